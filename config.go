@@ -1,0 +1,115 @@
+package llmfeedbackprocessor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// On-expiry policies for pending feedback.
+const (
+	OnExpiryEmit = "emit"
+	OnExpiryDrop = "drop"
+)
+
+// Config is the llm_feedback processor's configuration.
+type Config struct {
+	Cache    CacheConfig    `mapstructure:"cache"`
+	Pending  PendingConfig  `mapstructure:"pending"`
+	Feedback FeedbackConfig `mapstructure:"feedback"`
+	Output   OutputConfig   `mapstructure:"output"`
+	// Storage names a storage extension (such as file_storage/llm) that keeps
+	// pending feedback and the completion cache across restarts. Optional.
+	Storage *component.ID `mapstructure:"storage"`
+	// StorageFlushInterval is how often the completion cache is saved.
+	StorageFlushInterval time.Duration `mapstructure:"storage_flush_interval"`
+	// MaxAttributeLength caps string attribute values on output records, in bytes.
+	MaxAttributeLength int `mapstructure:"max_attribute_length"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// CacheConfig bounds the completion cache.
+type CacheConfig struct {
+	TTL                    time.Duration `mapstructure:"ttl"`
+	MaxTraces              int           `mapstructure:"max_traces"`
+	MaxCompletionsPerTrace int           `mapstructure:"max_completions_per_trace"`
+}
+
+// PendingConfig bounds feedback that waits for its completion.
+type PendingConfig struct {
+	TTL        time.Duration `mapstructure:"ttl"`
+	MaxRecords int           `mapstructure:"max_records"`
+	OnExpiry   string        `mapstructure:"on_expiry"`
+	// RetryGrace is how long past its deadline held-back feedback is retried
+	// when the next consumer refuses it.
+	RetryGrace time.Duration `mapstructure:"retry_grace"`
+}
+
+// FeedbackConfig says which records are feedback and how they are read.
+type FeedbackConfig struct {
+	EventNames      []string      `mapstructure:"event_names"`
+	MaxMetadataKeys int           `mapstructure:"max_metadata_keys"`
+	DedupeTTL       time.Duration `mapstructure:"dedupe_ttl"`
+	DedupeMaxIDs    int           `mapstructure:"dedupe_max_ids"`
+}
+
+// OutputConfig shapes the emitted records.
+type OutputConfig struct {
+	NewRelicEventType bool `mapstructure:"newrelic_event_type"`
+	EvaluationEvent   bool `mapstructure:"evaluation_event"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
+		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
+		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
+		Output:               OutputConfig{NewRelicEventType: true},
+		StorageFlushInterval: 10 * time.Second,
+		MaxAttributeLength:   4095,
+	}
+}
+
+// Validate reports every problem at once, each naming the key and the value.
+func (cfg *Config) Validate() error {
+	var errs []error
+	positiveDur := func(key string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration, got %s", key, d))
+		}
+	}
+	positiveInt := func(key string, n int) {
+		if n <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive integer, got %d", key, n))
+		}
+	}
+	positiveDur("cache::ttl", cfg.Cache.TTL)
+	positiveInt("cache::max_traces", cfg.Cache.MaxTraces)
+	positiveInt("cache::max_completions_per_trace", cfg.Cache.MaxCompletionsPerTrace)
+	positiveDur("pending::ttl", cfg.Pending.TTL)
+	positiveInt("pending::max_records", cfg.Pending.MaxRecords)
+	positiveDur("pending::retry_grace", cfg.Pending.RetryGrace)
+	if cfg.Pending.OnExpiry != OnExpiryEmit && cfg.Pending.OnExpiry != OnExpiryDrop {
+		errs = append(errs, fmt.Errorf("pending::on_expiry must be %q or %q, got %q", OnExpiryEmit, OnExpiryDrop, cfg.Pending.OnExpiry))
+	}
+	if len(cfg.Feedback.EventNames) == 0 {
+		errs = append(errs, errors.New("feedback::event_names must list at least one event name, got an empty list"))
+	}
+	for i, n := range cfg.Feedback.EventNames {
+		if n == "" {
+			errs = append(errs, fmt.Errorf("feedback::event_names[%d] must not be empty", i))
+		}
+	}
+	positiveInt("feedback::max_metadata_keys", cfg.Feedback.MaxMetadataKeys)
+	positiveDur("feedback::dedupe_ttl", cfg.Feedback.DedupeTTL)
+	positiveInt("feedback::dedupe_max_ids", cfg.Feedback.DedupeMaxIDs)
+	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
+	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,275 @@
+package llmfeedbackprocessor
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
+)
+
+// Unmatched reasons, as the metric attribute.
+const (
+	unmatchedExpired  = "expired"
+	unmatchedOverflow = "overflow"
+	unmatchedShutdown = "shutdown"
+)
+
+// correlator is the state the traces side and the logs side share: the
+// completion cache, the pending feedback and the ids already accepted, behind
+// one lock. One exists per *Config (see shared.go): created by the first
+// create call, started by the first Start, stopped by the first Shutdown.
+type correlator struct {
+	cfg     *Config
+	logger  *zap.Logger
+	tel     *telemetry
+	now     func() time.Time
+	matcher feedback.Matcher
+	enr     *enricher
+	emitter *emitter
+
+	mu      sync.Mutex
+	cache   *store.Cache
+	pending *store.Pending
+	seen    *store.Seen
+}
+
+func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() time.Time) *correlator {
+	c := &correlator{
+		cfg:     cfg,
+		logger:  logger,
+		tel:     tel,
+		now:     now,
+		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
+		cache:   store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace),
+		pending: store.NewPending(cfg.Pending.MaxRecords),
+		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
+	}
+	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
+		tel.add(tel.tb.ProcessorLlmFeedbackTruncated, int64(n), tel.attr("reason", reason))
+	}}
+	c.cache.OnEvict = func(reason string, n int) {
+		if reason != store.ReasonExpired {
+			tel.add(tel.tb.ProcessorLlmFeedbackCacheEvictions, int64(n), tel.attr("reason", reason))
+		}
+	}
+	c.seen.OnEvict = func(n int) {
+		tel.add(tel.tb.ProcessorLlmFeedbackCacheEvictions, int64(n), tel.attr("reason", store.ReasonMaxDedupeIDs))
+	}
+	c.emitter = newEmitter(c)
+	return c
+}
+
+// observeTraces caches every completion in td and releases the feedback that
+// was waiting for them. It never changes td and keeps none of it.
+func (c *correlator) observeTraces(td ptrace.Traces) {
+	type found struct {
+		trace pcommon.TraceID
+		comp  genai.Completion
+	}
+	var completions []found // allocated only when a batch has a completion
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				if comp, ok := genai.FromSpan(span, rs.Resource()); ok {
+					completions = append(completions, found{span.TraceID(), comp})
+				}
+			}
+		}
+	}
+	if len(completions) == 0 {
+		return
+	}
+	now := c.now().UnixNano()
+	var ready []readyRecord
+	truncated := 0
+	c.mu.Lock()
+	for _, f := range completions {
+		if f.comp.Truncated() {
+			truncated++
+		}
+		c.cache.Add(f.trace, f.comp, now)
+		waiting := c.pending.ForTrace(f.trace)
+		if len(waiting) == 0 {
+			continue
+		}
+		var hit []*store.PendingRecord
+		for _, r := range waiting {
+			if comp, ok := c.cache.Lookup(f.trace, r.Selector); ok {
+				ready = append(ready, readyRecord{rec: r, comp: comp, matched: true})
+				hit = append(hit, r)
+			}
+		}
+		for _, r := range hit {
+			c.pending.Remove(r)
+		}
+	}
+	c.mu.Unlock()
+	c.tel.add(c.tel.tb.ProcessorLlmFeedbackCompletionsSeen, int64(len(completions)))
+	if truncated > 0 {
+		c.tel.add(c.tel.tb.ProcessorLlmFeedbackTruncated, int64(truncated), c.tel.attr("reason", "completion_field"))
+	}
+	if len(ready) > 0 {
+		c.emitter.enqueue(ready)
+	}
+}
+
+// outcome of one feedback record on the synchronous logs path.
+type outcome uint8
+
+const (
+	keep   outcome = iota // rewritten in place, goes on with its batch
+	remove                // parked or dropped as a duplicate
+)
+
+// consumeFeedback handles one feedback record of a batch in place. The
+// returned ids are those accepted for the dedupe window, so that a batch the
+// next consumer refuses can be retried without being taken for a duplicate.
+func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, evals *[]evalRequest) (outcome, acceptedID) {
+	tel := c.tel
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackReceived, 1)
+	f := feedback.Parse(lr)
+	if !f.Valid() {
+		c.enr.invalid(lr, &f)
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", f.Reason))
+		return keep, acceptedID{}
+	}
+	generated := f.ID == ""
+	if generated {
+		f.ID = uuid.NewString()
+		lr.Attributes().PutStr(feedback.AttrID, f.ID)
+	}
+	now := c.now().UnixNano()
+	sel := store.Selector{SpanID: f.SpanID, ResponseID: f.ResponseID}
+
+	c.mu.Lock()
+	if !generated && !c.seen.Accept(f.TraceID, f.ID, now) {
+		c.mu.Unlock()
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, 1)
+		return remove, acceptedID{}
+	}
+	accepted := acceptedID{trace: f.TraceID, id: f.ID, ok: !generated}
+	if comp, ok := c.cache.Lookup(f.TraceID, sel); ok {
+		c.mu.Unlock()
+		delay := c.enr.matched(lr, &f, &comp, now)
+		c.recordMatch("immediate", delay)
+		if c.cfg.Output.EvaluationEvent {
+			*evals = append(*evals, evalRequest{dst: sl.LogRecords(), rec: lr, comp: comp})
+		}
+		return keep, accepted
+	}
+	if c.pending.Full() {
+		c.mu.Unlock()
+		c.enr.unmatched(lr, &f)
+		tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, 1)
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
+		return keep, accepted
+	}
+	data, err := encodeRecord(rl, sl, lr)
+	if err != nil {
+		// Cannot happen for a record that came in as pdata; emit it rather than lose it.
+		c.mu.Unlock()
+		c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
+		c.enr.unmatched(lr, &f)
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
+		return keep, accepted
+	}
+	rec := &store.PendingRecord{
+		TraceID:    f.TraceID,
+		FeedbackID: f.ID,
+		Selector:   sel,
+		Arrived:    now,
+		Deadline:   now + int64(c.cfg.Pending.TTL),
+		Data:       data,
+	}
+	c.pending.Add(rec)
+	c.mu.Unlock()
+	c.emitter.parked(rec)
+	return remove, acceptedID{}
+}
+
+// forget releases ids accepted for a batch the next consumer refused.
+func (c *correlator) forget(ids []acceptedID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range ids {
+		if a.ok {
+			c.seen.Forget(a.trace, a.id)
+		}
+	}
+}
+
+type acceptedID struct {
+	trace pcommon.TraceID
+	id    string
+	ok    bool
+}
+
+type evalRequest struct {
+	dst  plog.LogRecordSlice
+	rec  plog.LogRecord
+	comp genai.Completion
+}
+
+func (c *correlator) recordMatch(join string, delayMs int64) {
+	c.tel.add(c.tel.tb.ProcessorLlmFeedbackFeedbackMatched, 1, c.tel.attr("join", join))
+	if delayMs < 0 {
+		delayMs = 0
+	}
+	c.tel.tb.ProcessorLlmFeedbackFeedbackDelay.Record(context.Background(), float64(delayMs))
+}
+
+// expire runs the TTLs: completions and dedupe ids are forgotten, feedback
+// whose wait is over is returned to be emitted unmatched (or dropped).
+func (c *correlator) expire(now int64) []*store.PendingRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cache.Expire(now)
+	c.seen.Expire(now)
+	return c.pending.Expire(now)
+}
+
+// drainPending takes every waiting record, for shutdown.
+func (c *correlator) drainPending() []*store.PendingRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending.Drain()
+}
+
+func (c *correlator) sizes() (traces, completions, pending int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cache.Len(), c.cache.Completions(), c.pending.Len()
+}
+
+// setNext gives the correlator the logs pipeline's next consumer, which the
+// background emitter hands delayed feedback to.
+func (c *correlator) setNext(next consumer.Logs) { c.emitter.next = next }
+
+// encodeRecord keeps a parked record with its resource and scope as OTLP bytes.
+func encodeRecord(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) ([]byte, error) {
+	ld := plog.NewLogs()
+	orl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().CopyTo(orl.Resource())
+	orl.SetSchemaUrl(rl.SchemaUrl())
+	osl := orl.ScopeLogs().AppendEmpty()
+	sl.Scope().CopyTo(osl.Scope())
+	osl.SetSchemaUrl(sl.SchemaUrl())
+	lr.CopyTo(osl.LogRecords().AppendEmpty())
+	var m plog.ProtoMarshaler
+	return m.MarshalLogs(ld)
+}

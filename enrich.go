@@ -1,0 +1,201 @@
+package llmfeedbackprocessor
+
+import (
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+)
+
+// Output names. The feedback fields keep New Relic's names; the completion's
+// fields use the current GenAI semantic conventions whatever generation the
+// span was written in.
+const (
+	eventName             = "LlmFeedbackMessage"
+	evaluationEventName   = "gen_ai.evaluation.result"
+	attrNewRelicEventType = "newrelic.event.type"
+	attrCorrelation       = "llm.feedback.correlation"
+	attrError             = "llm.feedback.error"
+	attrDelay             = "llm.feedback.delay_ms"
+	attrServiceName       = "llm.completion.service.name"
+	attrDuration          = "duration"
+	attrErrorFlag         = "error"
+
+	correlationMatched   = "matched"
+	correlationUnmatched = "unmatched"
+	correlationInvalid   = "invalid"
+)
+
+// reserved are New Relic's built-in feedback keys: they win over metadata
+// keys of the same name even when the app left them out.
+var reserved = map[string]bool{
+	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrRating: true,
+	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
+}
+
+// enricher rewrites a feedback record in place into an LlmFeedbackMessage.
+type enricher struct {
+	cfg *Config
+	// truncated is told how many values a limit cut, and which limit.
+	truncated func(reason string, n int)
+}
+
+// base does what every output record gets: the event name, the metadata
+// flattened (keys already on the record win), the normalised ids, the New
+// Relic event type, the correlation, and long strings cut.
+func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
+	lr.SetEventName(eventName)
+	attrs := lr.Attributes()
+	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
+		flat := pcommon.NewMap()
+		md.Map().MoveTo(flat)
+		attrs.Remove(feedback.AttrMetadata)
+		kept := 0
+		flat.Range(func(k string, v pcommon.Value) bool {
+			if _, exists := attrs.Get(k); exists || reserved[k] {
+				return true
+			}
+			if kept >= e.cfg.Feedback.MaxMetadataKeys {
+				e.truncated("max_metadata_keys", 1)
+				return true
+			}
+			v.MoveTo(attrs.PutEmpty(k))
+			kept++
+			return true
+		})
+	}
+	if f.Valid() {
+		attrs.PutStr(feedback.AttrID, f.ID)
+		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
+	}
+	if e.cfg.Output.NewRelicEventType {
+		attrs.PutStr(attrNewRelicEventType, eventName)
+	}
+	attrs.PutStr(attrCorrelation, correlation)
+	e.truncate(attrs)
+}
+
+// truncate cuts string values longer than max_attribute_length, at a UTF-8
+// boundary, so one pasted essay cannot exceed what backends accept.
+func (e *enricher) truncate(attrs pcommon.Map) {
+	limit := e.cfg.MaxAttributeLength
+	attrs.Range(func(_ string, v pcommon.Value) bool {
+		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
+			s := v.Str()
+			i := limit
+			for i > 0 && !utf8.RuneStart(s[i]) {
+				i--
+			}
+			v.SetStr(s[:i])
+			e.truncated("max_attribute_length", 1)
+		}
+		return true
+	})
+}
+
+// invalid marks a record that cannot be joined, with what is wrong.
+func (e *enricher) invalid(lr plog.LogRecord, f *feedback.Feedback) {
+	lr.Attributes().PutStr(attrError, f.Problem)
+	e.base(lr, f, correlationInvalid)
+}
+
+// unmatched marks valid feedback whose completion was not found. The record
+// is placed in the trace it is about, so trace-id routing and backends find
+// it next to that trace's spans.
+func (e *enricher) unmatched(lr plog.LogRecord, f *feedback.Feedback) {
+	lr.SetTraceID(f.TraceID)
+	lr.SetSpanID(f.SpanID)
+	e.base(lr, f, correlationUnmatched)
+}
+
+// matched writes the completion's fields and parents the record to its span.
+// It returns the feedback delay in milliseconds.
+func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Completion, now int64) int64 {
+	lr.SetTraceID(f.TraceID)
+	lr.SetSpanID(c.SpanID)
+	attrs := lr.Attributes()
+	// The metadata must not shadow the completion's fields: flatten first.
+	e.base(lr, f, correlationMatched)
+	attrs.PutStr(feedback.AttrSpanID, c.SpanID.String())
+	putStr(attrs, "gen_ai.operation.name", c.Operation())
+	putStr(attrs, "gen_ai.provider.name", c.Provider())
+	putStr(attrs, "gen_ai.request.model", c.RequestModel())
+	putStr(attrs, "gen_ai.response.model", c.ResponseModel())
+	putStr(attrs, feedback.AttrResponseID, c.ResponseID)
+	if n, ok := c.Input(); ok {
+		attrs.PutInt("gen_ai.usage.input_tokens", n)
+	}
+	if n, ok := c.Output(); ok {
+		attrs.PutInt("gen_ai.usage.output_tokens", n)
+	}
+	if rs := c.FinishReasons(); len(rs) > 0 {
+		sl := attrs.PutEmptySlice("gen_ai.response.finish_reasons")
+		sl.EnsureCapacity(len(rs))
+		for _, r := range rs {
+			sl.AppendEmpty().SetStr(r)
+		}
+	}
+	putStr(attrs, "gen_ai.conversation.id", c.ConversationID)
+	if c.DurationNano > 0 {
+		attrs.PutDouble(attrDuration, float64(c.DurationNano)/1e6)
+	}
+	attrs.PutBool(attrErrorFlag, c.Error())
+	putStr(attrs, attrServiceName, c.ServiceName())
+	at := f.Time
+	if at == 0 {
+		at = now
+	}
+	var delay int64
+	if c.EndUnixNano > 0 {
+		delay = (at - c.EndUnixNano) / 1e6
+		attrs.PutInt(attrDelay, delay)
+	}
+	return delay
+}
+
+func putStr(m pcommon.Map, k, v string) {
+	if v != "" {
+		m.PutStr(k, v)
+	}
+}
+
+// evaluation appends the OpenTelemetry gen_ai.evaluation.result event for a
+// matched feedback record to the same scope, parented to the same span.
+func evaluation(dst plog.LogRecordSlice, fb plog.LogRecord, c *genai.Completion) {
+	ev := dst.AppendEmpty()
+	ev.SetEventName(evaluationEventName)
+	ev.SetTimestamp(fb.Timestamp())
+	ev.SetObservedTimestamp(fb.ObservedTimestamp())
+	ev.SetTraceID(fb.TraceID())
+	ev.SetSpanID(fb.SpanID())
+	attrs := ev.Attributes()
+	attrs.PutStr("gen_ai.evaluation.name", "user_feedback")
+	src := fb.Attributes()
+	if r, ok := src.Get(feedback.AttrRating); ok {
+		switch r.Type() {
+		case pcommon.ValueTypeInt:
+			attrs.PutDouble("gen_ai.evaluation.score.value", float64(r.Int()))
+		case pcommon.ValueTypeDouble:
+			attrs.PutDouble("gen_ai.evaluation.score.value", r.Double())
+		case pcommon.ValueTypeBool:
+			v := 0.0
+			if r.Bool() {
+				v = 1
+			}
+			attrs.PutDouble("gen_ai.evaluation.score.value", v)
+			attrs.PutStr("gen_ai.evaluation.score.label", r.AsString())
+		default:
+			attrs.PutStr("gen_ai.evaluation.score.label", r.AsString())
+		}
+	}
+	if m, ok := src.Get(feedback.AttrMessage); ok && m.Str() != "" {
+		attrs.PutStr("gen_ai.evaluation.explanation", m.Str())
+	}
+	putStr(attrs, feedback.AttrResponseID, c.ResponseID)
+	if id, ok := src.Get(feedback.AttrID); ok {
+		attrs.PutStr("llm.feedback.id", id.Str())
+	}
+}

@@ -1,0 +1,188 @@
+package feedback
+
+import (
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Input attribute names, as New Relic's record_llm_feedback_event writes them.
+const (
+	AttrID           = "id"
+	AttrTraceID      = "trace_id"
+	AttrRating       = "rating"
+	AttrCategory     = "category"
+	AttrMessage      = "message"
+	AttrMetadata     = "metadata"
+	AttrSpanID       = "span_id"
+	AttrResponseID   = "gen_ai.response.id"
+	AttrIngestSource = "ingest_source"
+)
+
+// Reasons a record is invalid, as the low-cardinality metric attribute.
+const (
+	ReasonMissingRating = "missing_rating"
+	ReasonBadRating     = "bad_rating"
+	ReasonBadTraceID    = "bad_trace_id"
+	ReasonNoTraceID     = "no_trace_id"
+	ReasonBadSpanID     = "bad_span_id"
+	ReasonBadType       = "bad_type"
+)
+
+// Matcher recognises feedback records by event name.
+type Matcher struct {
+	names []string
+}
+
+// NewMatcher returns a matcher for the configured event names.
+func NewMatcher(names []string) Matcher { return Matcher{names: names} }
+
+func (m Matcher) has(s string) bool {
+	for _, n := range m.names {
+		if n == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Is reports whether lr is feedback: its EventName, or else its attribute
+// event.name, otel.event.name or newrelic.event.type, is a configured name.
+// A record with an EventName is judged by it alone, so an ordinary named
+// event costs no attribute scan.
+func (m Matcher) Is(lr plog.LogRecord) bool {
+	if n := lr.EventName(); n != "" {
+		return m.has(n)
+	}
+	found := false
+	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+		switch k {
+		case "event.name", "otel.event.name", "newrelic.event.type":
+			if v.Type() == pcommon.ValueTypeStr && m.has(v.Str()) {
+				found = true
+				return false
+			}
+		}
+		return true
+	})
+	return found
+}
+
+// Feedback is what the join needs from a feedback record. Problem is empty
+// for a valid record; otherwise it says what is wrong, in words a user acts
+// on, and Reason names the kind of problem for metrics.
+type Feedback struct {
+	TraceID    pcommon.TraceID
+	ID         string
+	SpanID     pcommon.SpanID
+	ResponseID string
+	// Time is the feedback's own time: Timestamp, else ObservedTimestamp.
+	Time    int64
+	Problem string
+	Reason  string
+}
+
+// Valid reports whether the record can be joined.
+func (f *Feedback) Valid() bool { return f.Problem == "" }
+
+func (f *Feedback) fail(reason, format string, args ...any) {
+	if f.Problem == "" {
+		f.Problem, f.Reason = fmt.Sprintf(format, args...), reason
+	}
+}
+
+// Parse reads lr's input fields. It never changes lr.
+func Parse(lr plog.LogRecord) Feedback {
+	var f Feedback
+	f.Time = int64(lr.Timestamp())
+	if f.Time == 0 {
+		f.Time = int64(lr.ObservedTimestamp())
+	}
+	attrs := lr.Attributes()
+
+	f.TraceID = lr.TraceID()
+	if v, ok := attrs.Get(AttrTraceID); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			id, err := ParseTraceID(v.Str())
+			if err != nil {
+				f.fail(ReasonBadTraceID, "%s", err)
+			}
+			f.TraceID = id
+		case pcommon.ValueTypeBytes:
+			if v.Bytes().Len() != 16 {
+				f.fail(ReasonBadTraceID, "trace_id is %d bytes; a binary trace id has 16", v.Bytes().Len())
+			}
+			copy(f.TraceID[:], v.Bytes().AsRaw())
+			if f.TraceID.IsEmpty() && f.Problem == "" {
+				f.fail(ReasonBadTraceID, "trace_id is all zeros, which is not a valid trace id")
+			}
+		default:
+			f.fail(ReasonBadTraceID, "trace_id is a %s; expected a string of 32 hex digits", typeName(v))
+		}
+	} else if f.TraceID.IsEmpty() {
+		f.fail(ReasonNoTraceID, "no trace_id attribute and the record has no trace id; set trace_id to the trace id of the LLM completion")
+	}
+
+	if v, ok := attrs.Get(AttrRating); !ok {
+		f.fail(ReasonMissingRating, "rating is missing; it is required (a string, integer, double or bool)")
+	} else {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			if strings.TrimSpace(v.Str()) == "" {
+				f.fail(ReasonMissingRating, "rating is an empty string; it is required")
+			}
+		case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		default:
+			f.fail(ReasonBadRating, "rating is a %s; expected a string, integer, double or bool", typeName(v))
+		}
+	}
+
+	for _, k := range []string{AttrCategory, AttrMessage} {
+		if v, ok := attrs.Get(k); ok && v.Type() != pcommon.ValueTypeStr {
+			f.fail(ReasonBadType, "%s is a %s; expected a string", k, typeName(v))
+		}
+	}
+	if v, ok := attrs.Get(AttrMetadata); ok && v.Type() != pcommon.ValueTypeMap {
+		f.fail(ReasonBadType, "metadata is a %s; expected a map of attributes", typeName(v))
+	}
+
+	if v, ok := attrs.Get(AttrID); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
+			f.ID = strings.Clone(strings.TrimSpace(v.AsString()))
+		default:
+			f.fail(ReasonBadType, "id is a %s; expected a string", typeName(v))
+		}
+	}
+
+	if v, ok := attrs.Get(AttrSpanID); ok {
+		if v.Type() != pcommon.ValueTypeStr {
+			f.fail(ReasonBadSpanID, "span_id is a %s; expected a string of 16 hex digits", typeName(v))
+		} else if id, err := ParseSpanID(v.Str()); err != nil {
+			f.fail(ReasonBadSpanID, "%s", err)
+		} else {
+			f.SpanID = id
+		}
+	}
+	if v, ok := attrs.Get(AttrResponseID); ok {
+		if v.Type() != pcommon.ValueTypeStr {
+			f.fail(ReasonBadType, "gen_ai.response.id is a %s; expected a string", typeName(v))
+		} else {
+			f.ResponseID = strings.Clone(v.Str())
+		}
+	}
+	return f
+}
+
+func typeName(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return "empty value"
+	case pcommon.ValueTypeSlice:
+		return "array"
+	}
+	return strings.ToLower(v.Type().String())
+}

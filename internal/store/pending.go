@@ -1,0 +1,135 @@
+package store
+
+import "go.opentelemetry.io/collector/pdata/pcommon"
+
+// PendingRecord is a feedback record waiting for its completion. Data is the
+// record, with its resource and scope, encoded as OTLP protobuf: a few hundred
+// bytes instead of a pdata tree, and the same bytes a storage extension keeps.
+type PendingRecord struct {
+	TraceID    pcommon.TraceID
+	FeedbackID string
+	Selector   Selector
+	Arrived    int64
+	Deadline   int64
+	Data       []byte
+	prev, next *PendingRecord
+}
+
+// Pending holds feedback by trace id until its completion comes or its
+// deadline passes. Deadlines are arrival plus one TTL, so the arrival-ordered
+// list is also deadline-ordered and expiry touches only what expires.
+// Not safe for concurrent use.
+type Pending struct {
+	max        int
+	byTrace    map[pcommon.TraceID][]*PendingRecord
+	head, tail *PendingRecord
+	n          int
+}
+
+// NewPending returns an empty store that holds at most max records.
+func NewPending(maxRecords int) *Pending {
+	return &Pending{max: maxRecords, byTrace: make(map[pcommon.TraceID][]*PendingRecord)}
+}
+
+// Len is the number of records held.
+func (p *Pending) Len() int { return p.n }
+
+// Full reports whether another record would exceed the bound.
+func (p *Pending) Full() bool { return p.n >= p.max }
+
+// Add parks r. It returns false, and keeps nothing, when the store is full.
+// Records restored from storage may carry an earlier deadline than those
+// already held; they are placed in deadline order.
+func (p *Pending) Add(r *PendingRecord) bool {
+	if p.Full() {
+		return false
+	}
+	p.byTrace[r.TraceID] = append(p.byTrace[r.TraceID], r)
+	at := p.tail
+	for at != nil && at.Deadline > r.Deadline {
+		at = at.prev
+	}
+	p.insertAfter(at, r)
+	p.n++
+	return true
+}
+
+// ForTrace returns the records waiting for trace id, oldest first. The slice
+// belongs to the store: remove records only after reading it.
+func (p *Pending) ForTrace(id pcommon.TraceID) []*PendingRecord {
+	return p.byTrace[id]
+}
+
+// Remove takes r out of the store.
+func (p *Pending) Remove(r *PendingRecord) {
+	rs := p.byTrace[r.TraceID]
+	for i := range rs {
+		if rs[i] == r {
+			rs = append(rs[:i], rs[i+1:]...)
+			break
+		}
+	}
+	if len(rs) == 0 {
+		delete(p.byTrace, r.TraceID)
+	} else {
+		p.byTrace[r.TraceID] = rs
+	}
+	p.unlink(r)
+	p.n--
+}
+
+// Expire removes and returns the records whose deadline is at or before now.
+func (p *Pending) Expire(now int64) []*PendingRecord {
+	var out []*PendingRecord
+	for p.head != nil && p.head.Deadline <= now {
+		r := p.head
+		p.Remove(r)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Drain removes and returns every record, oldest first.
+func (p *Pending) Drain() []*PendingRecord {
+	out := make([]*PendingRecord, 0, p.n)
+	for p.head != nil {
+		r := p.head
+		p.Remove(r)
+		out = append(out, r)
+	}
+	return out
+}
+
+func (p *Pending) insertAfter(at, r *PendingRecord) {
+	if at == nil {
+		r.prev, r.next = nil, p.head
+		if p.head != nil {
+			p.head.prev = r
+		} else {
+			p.tail = r
+		}
+		p.head = r
+		return
+	}
+	r.prev, r.next = at, at.next
+	if at.next != nil {
+		at.next.prev = r
+	} else {
+		p.tail = r
+	}
+	at.next = r
+}
+
+func (p *Pending) unlink(r *PendingRecord) {
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		p.head = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	} else {
+		p.tail = r.prev
+	}
+	r.prev, r.next = nil, nil
+}

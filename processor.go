@@ -1,0 +1,98 @@
+package llmfeedbackprocessor
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// tracesProcessor is the traces pipeline's side: it reads completions into
+// the shared correlator and passes every span on unchanged.
+type tracesProcessor struct {
+	*shared
+	next consumer.Traces
+}
+
+func (p *tracesProcessor) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	p.c.observeTraces(td)
+	return p.next.ConsumeTraces(ctx, td)
+}
+
+// logsProcessor is the logs pipeline's side: it rewrites feedback records in
+// place, takes out those that must wait for their completion or are
+// duplicates, and passes everything else on untouched.
+type logsProcessor struct {
+	*shared
+	next consumer.Logs
+}
+
+func (p *logsProcessor) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if !p.hasFeedback(ld) {
+		return p.next.ConsumeLogs(ctx, ld)
+	}
+	var evals []evalRequest
+	var accepted []acceptedID
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				if !p.c.matcher.Is(lr) {
+					return false
+				}
+				out, id := p.c.consumeFeedback(rl, sl, lr, &evals)
+				if id.ok {
+					accepted = append(accepted, id)
+				}
+				return out == remove
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	// Appended after the walk: RemoveIf must not see the slice grow.
+	for _, ev := range evals {
+		evaluation(ev.dst, ev.rec, &ev.comp)
+	}
+	if ld.ResourceLogs().Len() == 0 {
+		return nil
+	}
+	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
+		// The caller will retry the batch: its feedback must not then count
+		// as already seen.
+		p.c.forget(accepted)
+		return err
+	}
+	return nil
+}
+
+func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if p.c.matcher.Is(lrs.At(k)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var (
+	_ component.Component = (*tracesProcessor)(nil)
+	_ consumer.Traces     = (*tracesProcessor)(nil)
+	_ consumer.Logs       = (*logsProcessor)(nil)
+)
