@@ -14,6 +14,7 @@ $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VER)
 
 $(OTELCOL): $(OCB) $(SOURCES)
+	mkdir -p _build
 	$(OCB) --config builder-config.yaml
 	mkdir -p $(BIN)
 	cp _build/otelcol-llmfeedback/otelcol-llmfeedback $(OTELCOL)

@@ -36,6 +36,8 @@ type correlator struct {
 	matcher feedback.Matcher
 	enr     *enricher
 	emitter *emitter
+	// newID makes the id of feedback sent without one.
+	newID func() string
 
 	mu      sync.Mutex
 	cache   *store.Cache
@@ -50,6 +52,7 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		tel:     tel,
 		now:     now,
 		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
+		newID:   uuid.NewString,
 		cache:   store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace),
 		pending: store.NewPending(cfg.Pending.MaxRecords),
 		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
@@ -150,7 +153,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	}
 	generated := f.ID == ""
 	if generated {
-		f.ID = uuid.NewString()
+		f.ID = c.newID()
 		lr.Attributes().PutStr(feedback.AttrID, f.ID)
 	}
 	now := c.now().UnixNano()

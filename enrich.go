@@ -108,6 +108,9 @@ func (e *enricher) invalid(lr plog.LogRecord, f *feedback.Feedback) {
 func (e *enricher) unmatched(lr plog.LogRecord, f *feedback.Feedback) {
 	lr.SetTraceID(f.TraceID)
 	lr.SetSpanID(f.SpanID)
+	if !f.SpanID.IsEmpty() {
+		lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+	}
 	e.base(lr, f, correlationUnmatched)
 }
 

@@ -120,7 +120,7 @@ func Parse(lr plog.LogRecord) Feedback {
 				f.fail(ReasonBadTraceID, "trace_id is all zeros, which is not a valid trace id")
 			}
 		default:
-			f.fail(ReasonBadTraceID, "trace_id is a %s; expected a string of 32 hex digits", typeName(v))
+			f.fail(ReasonBadTraceID, "trace_id is %s; expected a string of 32 hex digits", typeName(v))
 		}
 	} else if f.TraceID.IsEmpty() {
 		f.fail(ReasonNoTraceID, "no trace_id attribute and the record has no trace id; set trace_id to the trace id of the LLM completion")
@@ -136,17 +136,17 @@ func Parse(lr plog.LogRecord) Feedback {
 			}
 		case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
 		default:
-			f.fail(ReasonBadRating, "rating is a %s; expected a string, integer, double or bool", typeName(v))
+			f.fail(ReasonBadRating, "rating is %s; expected a string, integer, double or bool", typeName(v))
 		}
 	}
 
 	for _, k := range []string{AttrCategory, AttrMessage} {
 		if v, ok := attrs.Get(k); ok && v.Type() != pcommon.ValueTypeStr {
-			f.fail(ReasonBadType, "%s is a %s; expected a string", k, typeName(v))
+			f.fail(ReasonBadType, "%s is %s; expected a string", k, typeName(v))
 		}
 	}
 	if v, ok := attrs.Get(AttrMetadata); ok && v.Type() != pcommon.ValueTypeMap {
-		f.fail(ReasonBadType, "metadata is a %s; expected a map of attributes", typeName(v))
+		f.fail(ReasonBadType, "metadata is %s; expected a map of attributes", typeName(v))
 	}
 
 	if v, ok := attrs.Get(AttrID); ok {
@@ -154,13 +154,13 @@ func Parse(lr plog.LogRecord) Feedback {
 		case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
 			f.ID = strings.Clone(strings.TrimSpace(v.AsString()))
 		default:
-			f.fail(ReasonBadType, "id is a %s; expected a string", typeName(v))
+			f.fail(ReasonBadType, "id is %s; expected a string", typeName(v))
 		}
 	}
 
 	if v, ok := attrs.Get(AttrSpanID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
-			f.fail(ReasonBadSpanID, "span_id is a %s; expected a string of 16 hex digits", typeName(v))
+			f.fail(ReasonBadSpanID, "span_id is %s; expected a string of 16 hex digits", typeName(v))
 		} else if id, err := ParseSpanID(v.Str()); err != nil {
 			f.fail(ReasonBadSpanID, "%s", err)
 		} else {
@@ -169,7 +169,7 @@ func Parse(lr plog.LogRecord) Feedback {
 	}
 	if v, ok := attrs.Get(AttrResponseID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
-			f.fail(ReasonBadType, "gen_ai.response.id is a %s; expected a string", typeName(v))
+			f.fail(ReasonBadType, "gen_ai.response.id is %s; expected a string", typeName(v))
 		} else {
 			f.ResponseID = strings.Clone(v.Str())
 		}
@@ -177,12 +177,24 @@ func Parse(lr plog.LogRecord) Feedback {
 	return f
 }
 
+// typeName names v's type the way a user writing JSON or Python would, with
+// its article: "a string", "an integer", "a map", "an array".
 func typeName(v pcommon.Value) string {
 	switch v.Type() {
-	case pcommon.ValueTypeEmpty:
-		return "empty value"
+	case pcommon.ValueTypeStr:
+		return "a string"
+	case pcommon.ValueTypeInt:
+		return "an integer"
+	case pcommon.ValueTypeDouble:
+		return "a double"
+	case pcommon.ValueTypeBool:
+		return "a bool"
+	case pcommon.ValueTypeMap:
+		return "a map"
 	case pcommon.ValueTypeSlice:
-		return "array"
+		return "an array"
+	case pcommon.ValueTypeBytes:
+		return "bytes"
 	}
-	return strings.ToLower(v.Type().String())
+	return "an empty value"
 }
