@@ -1,0 +1,89 @@
+package llmfeedbackprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	storage := component.MustNewIDWithName("file_storage", "llm")
+	tests := []struct {
+		id      component.ID
+		want    *Config
+		wantErr []string
+	}{
+		{id: component.NewID(metadata.Type), want: createDefaultConfig().(*Config)},
+		{
+			id: component.NewIDWithName(metadata.Type, "custom"),
+			want: &Config{
+				Cache:                CacheConfig{TTL: time.Hour, MaxTraces: 5000, MaxCompletionsPerTrace: 4},
+				Pending:              PendingConfig{TTL: 2 * time.Minute, MaxRecords: 500, OnExpiry: OnExpiryDrop, RetryGrace: time.Minute},
+				Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage", "user_feedback"}, MaxMetadataKeys: 32, DedupeTTL: 10 * time.Minute, DedupeMaxIDs: 1000},
+				Output:               OutputConfig{NewRelicEventType: false, EvaluationEvent: true},
+				Storage:              &storage,
+				StorageFlushInterval: 30 * time.Second,
+				MaxAttributeLength:   1024,
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "zero_ttl"), wantErr: []string{"cache::ttl must be a positive duration, got 0s"}},
+		{id: component.NewIDWithName(metadata.Type, "negative_bounds"), wantErr: []string{
+			"cache::max_traces must be a positive integer, got -1",
+			"cache::max_completions_per_trace must be a positive integer, got 0",
+			"pending::ttl must be a positive duration, got -5s",
+			"pending::max_records must be a positive integer, got 0",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_on_expiry"), wantErr: []string{`pending::on_expiry must be "emit" or "drop", got "keep"`}},
+		{id: component.NewIDWithName(metadata.Type, "empty_event_names"), wantErr: []string{"feedback::event_names must list at least one event name, got an empty list"}},
+	}
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if len(tt.wantErr) > 0 {
+				require.Error(t, err)
+				for _, want := range tt.wantErr {
+					require.ErrorContains(t, err, want)
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, cfg)
+		})
+	}
+}
+
+func TestValidateOtherKeys(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Feedback.EventNames = []string{"ok", ""}
+	cfg.Feedback.MaxMetadataKeys = 0
+	cfg.Feedback.DedupeTTL = 0
+	cfg.Feedback.DedupeMaxIDs = -3
+	cfg.Pending.RetryGrace = 0
+	cfg.StorageFlushInterval = -time.Second
+	cfg.MaxAttributeLength = 0
+	err := cfg.Validate()
+	for _, want := range []string{
+		"feedback::event_names[1] must not be empty",
+		"feedback::max_metadata_keys must be a positive integer, got 0",
+		"feedback::dedupe_ttl must be a positive duration, got 0s",
+		"feedback::dedupe_max_ids must be a positive integer, got -3",
+		"pending::retry_grace must be a positive duration, got 0s",
+		"storage_flush_interval must be a positive duration, got -1s",
+		"max_attribute_length must be a positive integer, got 0",
+	} {
+		require.ErrorContains(t, err, want)
+	}
+}
