@@ -136,7 +136,9 @@ func (e *emitter) done(*store.PendingRecord) {}
 // flush sends everything queued in one batch, unless a retry is not due yet.
 func (e *emitter) flush(ctx context.Context) {
 	e.mu.Lock()
-	if len(e.queue) == 0 || e.c.now().Before(e.retryAt) {
+	// Backoff runs on the wall clock: it paces calls to a real consumer,
+	// whereas deadlines follow the correlator's clock.
+	if len(e.queue) == 0 || time.Now().Before(e.retryAt) {
 		e.mu.Unlock()
 		return
 	}
@@ -181,7 +183,7 @@ func (e *emitter) retry(batch []readyRecord, err error) {
 	e.mu.Lock()
 	e.queue = append(keep, e.queue...)
 	e.backoff = min(max(2*e.backoff, minBackoff), maxBackoff)
-	e.retryAt = now.Add(e.backoff)
+	e.retryAt = time.Now().Add(e.backoff)
 	backoff := e.backoff
 	e.mu.Unlock()
 	e.c.logger.Info("next consumer refused held-back feedback; retrying", zap.Int("records", len(keep)), zap.Duration("backoff", backoff), zap.Error(err))

@@ -36,6 +36,10 @@ var reserved = map[string]bool{
 	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
 }
 
+// idKeys are never cut: the parser bounds them, and the output rewrites the
+// trace and span ids in normal form.
+var idKeys = map[string]bool{feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true}
+
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
 type enricher struct {
 	cfg *Config
@@ -67,22 +71,28 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 			return true
 		})
 	}
+	// Cut what the app sent before writing what this processor owns.
+	e.truncate(attrs)
 	if f.Valid() {
-		attrs.PutStr(feedback.AttrID, f.ID)
+		if _, sent := attrs.Get(feedback.AttrID); !sent {
+			attrs.PutStr(feedback.AttrID, f.ID)
+		}
 		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
 	}
 	if e.cfg.Output.NewRelicEventType {
 		attrs.PutStr(attrNewRelicEventType, eventName)
 	}
 	attrs.PutStr(attrCorrelation, correlation)
-	e.truncate(attrs)
 }
 
 // truncate cuts string values longer than max_attribute_length, at a UTF-8
 // boundary, so one pasted essay cannot exceed what backends accept.
 func (e *enricher) truncate(attrs pcommon.Map) {
 	limit := e.cfg.MaxAttributeLength
-	attrs.Range(func(_ string, v pcommon.Value) bool {
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		if idKeys[k] {
+			return true
+		}
 		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
 			s := v.Str()
 			i := limit

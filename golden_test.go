@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
@@ -59,10 +60,14 @@ type harness struct {
 var startTime = time.Unix(0, 1_700_000_050_000_000_000)
 
 func newHarness(t *testing.T, cfg *Config) *harness {
+	return newHarnessWith(t, cfg, processortest.NewNopSettings(metadata.Type))
+}
+
+func newHarnessWith(t *testing.T, cfg *Config, set processor.Settings) *harness {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	h := &harness{t: t, clock: &fakeClock{t: startTime}, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink)}
-	s, err := newShared(processortest.NewNopSettings(metadata.Type), cfg, h.clock.Now)
+	s, err := newShared(set, cfg, h.clock.Now)
 	require.NoError(t, err)
 	n := 0
 	s.c.newID = func() string { n++; return fmt.Sprintf("generated-%d", n) }

@@ -21,6 +21,9 @@ const (
 	AttrIngestSource = "ingest_source"
 )
 
+// MaxIDLength bounds a feedback id an app sends.
+const MaxIDLength = 256
+
 // Reasons a record is invalid, as the low-cardinality metric attribute.
 const (
 	ReasonMissingRating = "missing_rating"
@@ -153,6 +156,9 @@ func Parse(lr plog.LogRecord) Feedback {
 		switch v.Type() {
 		case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
 			f.ID = strings.Clone(strings.TrimSpace(v.AsString()))
+			if len(f.ID) > MaxIDLength {
+				f.fail(ReasonBadType, "id is %d bytes long; at most %d", len(f.ID), MaxIDLength)
+			}
 		default:
 			f.fail(ReasonBadType, "id is %s; expected a string", typeName(v))
 		}

@@ -1,0 +1,313 @@
+package llmfeedbackprocessor
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
+)
+
+func traceID(b byte) pcommon.TraceID { return pcommon.TraceID{15: b, 0: 0xab} }
+
+// completion is a batch with one current-semconv chat span in trace id.
+func completion(id pcommon.TraceID, span byte, model string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "chat-api")
+	s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetTraceID(id)
+	s.SetSpanID(pcommon.SpanID{7: span})
+	s.SetName("chat " + model)
+	s.SetStartTimestamp(pcommon.NewTimestampFromTime(startTime.Add(-2 * time.Second)))
+	s.SetEndTimestamp(pcommon.NewTimestampFromTime(startTime.Add(-time.Second)))
+	s.Attributes().PutStr("gen_ai.operation.name", "chat")
+	s.Attributes().PutStr("gen_ai.request.model", model)
+	s.Attributes().PutInt("gen_ai.usage.input_tokens", 10)
+	return td
+}
+
+// feedbackFor is a batch with one app log and one feedback record about id.
+func feedbackFor(id pcommon.TraceID, fbID string) plog.Logs {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.LogRecords().AppendEmpty().Body().SetStr("app log")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetEventName("LlmFeedbackMessage")
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(startTime))
+	lr.Attributes().PutStr("trace_id", id.String())
+	lr.Attributes().PutStr("rating", "Good")
+	if fbID != "" {
+		lr.Attributes().PutStr("id", fbID)
+	}
+	return ld
+}
+
+func feedbackRecords(lds []plog.Logs) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, ld := range lds {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					if lrs.At(k).EventName() == eventName {
+						out = append(out, lrs.At(k))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func attr(lr plog.LogRecord, k string) string {
+	v, _ := lr.Attributes().Get(k)
+	return v.AsString()
+}
+
+func TestSharedStateLifecycle(t *testing.T) {
+	ctx := context.Background()
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig()
+	set := processortest.NewNopSettings(metadata.Type)
+	tp, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	lp, err := f.CreateLogs(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.Same(t, tp.(*tracesProcessor).shared, lp.(*logsProcessor).shared, "one state per config")
+
+	other := f.CreateDefaultConfig()
+	op, err := f.CreateLogs(ctx, set, other, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NotSame(t, tp.(*tracesProcessor).shared, op.(*logsProcessor).shared, "another config gets its own")
+	require.NoError(t, op.Shutdown(ctx), "shutdown before start is safe")
+
+	host := componenttest.NewNopHost()
+	require.NoError(t, tp.Start(ctx, host))
+	require.NoError(t, lp.Start(ctx, host))
+	require.NoError(t, tp.Shutdown(ctx))
+	require.NoError(t, lp.Shutdown(ctx))
+	registry.Lock()
+	_, still := registry.m[cfg.(*Config)]
+	registry.Unlock()
+	require.False(t, still, "shutdown removes the shared state, so a reload starts fresh")
+
+	again, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NotSame(t, tp.(*tracesProcessor).shared, again.(*tracesProcessor).shared)
+	require.NoError(t, again.Shutdown(ctx))
+}
+
+// TestBackgroundEmitter runs the real goroutine: feedback that waited is
+// emitted as soon as its span arrives, without a tick.
+func TestBackgroundEmitter(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, h.s.Shutdown(ctx)) }()
+
+	id := traceID(1)
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, "a")))
+	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 0, "held back")
+	require.Equal(t, 1, h.lsink.LogRecordCount(), "the app log of the batch went on at once")
+
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, 1, "gpt-4o")))
+	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == 1 }, 5*time.Second, time.Millisecond)
+	got := feedbackRecords(h.lsink.AllLogs())[0]
+	assert.Equal(t, "matched", attr(got, attrCorrelation))
+	assert.Equal(t, "gpt-4o", attr(got, "gen_ai.request.model"))
+	assert.Equal(t, id, got.TraceID())
+}
+
+// TestRefusedBatchIsNotADuplicateOnRetry: when the next consumer refuses a
+// batch, the error goes back to the caller, and the caller's retry of the
+// same batch is joined again rather than dropped as a duplicate.
+func TestRefusedBatchIsNotADuplicateOnRetry(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	id := traceID(2)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, 1, "gpt-4o")))
+
+	refuse := errors.New("queue is full")
+	h.logs.next = consumertest.NewErr(refuse)
+	require.ErrorIs(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, "same")), refuse)
+
+	h.logs.next = h.lsink
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, "same")))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, "matched", attr(got[0], attrCorrelation))
+
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, "same")))
+	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "a real double click is still dropped")
+}
+
+// flaky refuses the first n batches, then delivers to sink.
+type flaky struct {
+	consumer.Logs
+	n    atomic.Int32
+	sink *consumertest.LogsSink
+}
+
+func (f *flaky) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if f.n.Add(-1) >= 0 {
+		return errors.New("exporter down")
+	}
+	return f.sink.ConsumeLogs(ctx, ld)
+}
+
+// TestEmitterRetriesUntilDelivered: the logs exporter fails for a while and
+// recovers; every held-back feedback arrives exactly once.
+func TestEmitterRetriesUntilDelivered(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	f := &flaky{sink: h.lsink}
+	f.n.Store(3)
+	h.s.c.setNext(f)
+	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, h.s.Shutdown(ctx)) }()
+
+	for i := byte(1); i <= 20; i++ {
+		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(i), "")))
+	}
+	for i := byte(1); i <= 20; i++ {
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(i), 1, "gpt-4o")))
+	}
+	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) >= 20 }, 10*time.Second, 5*time.Millisecond)
+	ids := map[string]int{}
+	for _, lr := range feedbackRecords(h.lsink.AllLogs()) {
+		ids[attr(lr, "id")]++
+		assert.Equal(t, "matched", attr(lr, attrCorrelation))
+	}
+	require.Len(t, ids, 20)
+	for id, n := range ids {
+		require.Equal(t, 1, n, id)
+	}
+}
+
+// TestEmitterGivesUpAfterGrace: a consumer that never recovers costs the
+// record after its deadline plus retry_grace, counted, never a hang.
+func TestEmitterGivesUpAfterGrace(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, createDefaultConfig().(*Config), metadatatest.NewSettings(tt))
+	h.s.c.setNext(consumertest.NewErr(errors.New("down for good")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(3), "x")))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(3), 1, "m")))
+	h.s.c.emitter.flush(ctx) // refused: queued again
+	h.clock.Advance(time.Minute + time.Second)
+	h.s.c.emitter.mu.Lock()
+	h.s.c.emitter.retryAt = time.Time{}
+	h.s.c.emitter.mu.Unlock()
+	h.s.c.emitter.flush(ctx) // refused and past the grace: given up
+	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestMetrics checks the counters against a known sequence of input.
+func TestMetrics(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cache.MaxTraces = 2
+	cfg.Pending.MaxRecords = 1
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+
+	for i := byte(1); i <= 3; i++ { // the third evicts trace 1
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(i), 1, "gpt-4o")))
+	}
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(2), "a"))) // matched at once
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(2), "a"))) // duplicate
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(1), "b"))) // evicted: parked
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(9), "c"))) // pending full: overflow
+	bad := feedbackFor(traceID(2), "d")
+	bad.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).Attributes().Remove("rating")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, bad)) // invalid
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(1), 1, "gpt-4o")))
+	h.s.c.emitter.flush(ctx) // b matched after waiting
+
+	ignore := metricdatatest.IgnoreTimestamp()
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackReceived(t, tt, []metricdata.DataPoint[int64]{{Value: 5}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackCompletionsSeen(t, tt, []metricdata.DataPoint[int64]{{Value: 4}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackDuplicates(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackPendingOverflow(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackMatched(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("join", "immediate"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("join", "delayed"))},
+	}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackUnmatched(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "overflow"))},
+	}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackInvalid(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "missing_rating"))},
+	}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackCacheEvictions(t, tt, []metricdata.DataPoint[int64]{
+		// trace 1 was evicted by trace 3, then trace 2 by trace 1's return.
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "max_traces"))},
+	}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackTracesCached(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackCompletionsCached(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignore)
+	metadatatest.AssertEqualProcessorLlmFeedbackPendingRecords(t, tt, []metricdata.DataPoint[int64]{{Value: 0}}, ignore)
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestLimitsCut: max_attribute_length and max_metadata_keys cut, and count.
+func TestLimitsCut(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxAttributeLength = 10
+	cfg.Feedback.MaxMetadataKeys = 3
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	ld := feedbackFor(traceID(4), "")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	lr.Attributes().PutStr("message", "héllo wörld, this is long")
+	md := lr.Attributes().PutEmptyMap("metadata")
+	for _, k := range []string{"k1", "k2", "k3", "k4", "k5"} {
+		md.PutStr(k, "v")
+	}
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, "héllo wö", attr(got[0], "message"), "cut at 10 bytes on a rune boundary")
+	n := 0
+	for _, k := range []string{"k1", "k2", "k3", "k4", "k5"} {
+		if _, ok := got[0].Attributes().Get(k); ok {
+			n++
+		}
+	}
+	assert.Equal(t, 3, n)
+	_, hasMD := got[0].Attributes().Get("metadata")
+	assert.False(t, hasMD, "metadata is flattened")
+	metadatatest.AssertEqualProcessorLlmFeedbackTruncated(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "max_metadata_keys"))},
+		// The message only: trace_id and the generated id are written after the cut.
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
+	}, ignore())
+	assert.Equal(t, traceID(4).String(), attr(got[0], "trace_id"))
+	assert.Equal(t, "generated-1", attr(got[0], "id"))
+}
+
+func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }
