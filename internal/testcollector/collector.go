@@ -199,31 +199,17 @@ func (c *Collector) Scrape(prefix string) ([]string, error) {
 
 // ReadLogsFile decodes a file exporter's JSON lines. A missing file is empty.
 func ReadLogsFile(path string) ([]plog.Logs, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []plog.Logs
 	var u plog.JSONUnmarshaler
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		ld, err := u.UnmarshalLogs(line)
-		if err != nil {
-			// The exporter may be mid-write; the caller polls again.
-			return out, fmt.Errorf("partial line in %s: %w", path, err)
-		}
-		out = append(out, ld)
-	}
-	return out, nil
+	return readLines(path, u.UnmarshalLogs)
 }
 
 // ReadTracesFile decodes a file exporter's JSON lines of traces.
 func ReadTracesFile(path string) ([]ptrace.Traces, error) {
+	var u ptrace.JSONUnmarshaler
+	return readLines(path, u.UnmarshalTraces)
+}
+
+func readLines[T any](path string, decode func([]byte) (T, error)) ([]T, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -231,17 +217,17 @@ func ReadTracesFile(path string) ([]ptrace.Traces, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []ptrace.Traces
-	var u ptrace.JSONUnmarshaler
+	var out []T
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		td, err := u.UnmarshalTraces(line)
+		v, err := decode(line)
 		if err != nil {
+			// The exporter may be mid-write; the caller polls again.
 			return out, fmt.Errorf("partial line in %s: %w", path, err)
 		}
-		out = append(out, td)
+		out = append(out, v)
 	}
 	return out, nil
 }
