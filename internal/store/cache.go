@@ -82,12 +82,17 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
 		}
 	}
 	if len(e.completions) >= c.maxPerTrace {
-		// Keep the latest: drop the one that ended first.
+		// Keep the latest: drop the one that ended first. Spans arrive out of
+		// order, so that may be comp itself.
 		oldest := 0
 		for i := range e.completions {
 			if e.completions[i].EndUnixNano < e.completions[oldest].EndUnixNano {
 				oldest = i
 			}
+		}
+		if comp.EndUnixNano < e.completions[oldest].EndUnixNano {
+			c.OnEvict(ReasonMaxPerTrace, 1)
+			return
 		}
 		e.completions = append(e.completions[:oldest], e.completions[oldest+1:]...)
 		c.completions--

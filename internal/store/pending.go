@@ -12,6 +12,10 @@ type PendingRecord struct {
 	Arrived    int64
 	Deadline   int64
 	Data       []byte
+	// Seq is the record's key in a storage extension, 0 when not stored.
+	// Seq and Gone belong to the caller's storage glue and its lock.
+	Seq        uint64
+	Gone       bool
 	prev, next *PendingRecord
 }
 

@@ -25,8 +25,8 @@ type seenItem struct {
 type Seen struct {
 	ttl   int64
 	max   int
-	set   map[seenKey]struct{}
-	queue []seenItem // insertion order, which is also expiry order
+	set   map[seenKey]int64 // the time of the key's live slot in queue
+	queue []seenItem        // insertion order, which is also expiry order
 	first int
 	// OnEvict is told how many ids the bound pushed out before their TTL.
 	OnEvict func(n int)
@@ -34,7 +34,7 @@ type Seen struct {
 
 // NewSeen returns an empty set. ttl is in nanoseconds.
 func NewSeen(ttl int64, maxIDs int) *Seen {
-	return &Seen{ttl: ttl, max: maxIDs, set: make(map[seenKey]struct{}), OnEvict: func(int) {}}
+	return &Seen{ttl: ttl, max: maxIDs, set: make(map[seenKey]int64), OnEvict: func(int) {}}
 }
 
 // Len is the number of ids remembered.
@@ -51,11 +51,16 @@ func (s *Seen) Accept(trace pcommon.TraceID, id string, now int64) bool {
 	if _, dup := s.set[k]; dup {
 		return false
 	}
-	if len(s.set) >= s.max {
-		s.pop()
-		s.OnEvict(1)
+	evicted := 0
+	for len(s.set) >= s.max && s.first < len(s.queue) {
+		if s.pop() {
+			evicted++
+		}
 	}
-	s.set[k] = struct{}{}
+	if evicted > 0 {
+		s.OnEvict(evicted)
+	}
+	s.set[k] = now
 	s.queue = append(s.queue, seenItem{key: k, at: now})
 	return true
 }
@@ -67,8 +72,16 @@ func (s *Seen) Expire(now int64) {
 	}
 }
 
-func (s *Seen) pop() {
-	delete(s.set, s.queue[s.first].key)
+// pop drops the front queue slot and reports whether it held a remembered id.
+// After Forget and a new Accept the key's old slot is still queued: it must
+// neither count as an eviction nor remove the key, hence the time check.
+func (s *Seen) pop() bool {
+	it := s.queue[s.first]
+	live := false
+	if at, ok := s.set[it.key]; ok && at == it.at {
+		delete(s.set, it.key)
+		live = true
+	}
 	s.queue[s.first] = seenItem{}
 	s.first++
 	// Compact once the consumed prefix is the larger half, so the queue's
@@ -78,10 +91,12 @@ func (s *Seen) pop() {
 		s.queue = s.queue[:n]
 		s.first = 0
 	}
+	return live
 }
 
 // Forget removes id for trace, so the same record can be accepted again. Its
-// queue slot stays until it expires; expiring an absent key is harmless.
+// queue slot stays until it expires; pop then finds the key absent, or
+// re-accepted at another time, and leaves it alone.
 func (s *Seen) Forget(trace pcommon.TraceID, id string) {
 	delete(s.set, key(trace, id))
 }

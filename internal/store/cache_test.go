@@ -1,0 +1,506 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+)
+
+func tid(n byte) pcommon.TraceID { return pcommon.TraceID{15: n} }
+
+func sid(n byte) pcommon.SpanID { return pcommon.SpanID{7: n} }
+
+func comp(span byte, end int64, responseID string) genai.Completion {
+	return genai.Completion{SpanID: sid(span), EndUnixNano: end, ResponseID: responseID}
+}
+
+type eviction struct {
+	reason string
+	n      int
+}
+
+// recordEvictions makes c log every OnEvict call into the returned slice.
+func recordEvictions(c *Cache) *[]eviction {
+	var got []eviction
+	c.OnEvict = func(reason string, n int) { got = append(got, eviction{reason, n}) }
+	return &got
+}
+
+// checkCache verifies the cache's invariants: the recency list and the map
+// hold the same traces, the list is ordered by lastSeen, no trace is empty or
+// over its bound, and Len and Completions agree with what is stored.
+func checkCache(t *testing.T, c *Cache) {
+	t.Helper()
+	traces, completions := 0, 0
+	var prev *traceEntry
+	for e := c.head; e != nil; e = e.next {
+		require.Same(t, prev, e.prev, "broken back link")
+		require.Same(t, e, c.traces[e.id], "list entry not in the map")
+		if prev != nil {
+			require.LessOrEqual(t, prev.lastSeen, e.lastSeen, "list not ordered by lastSeen")
+		}
+		require.NotEmpty(t, e.completions, "empty trace kept")
+		require.LessOrEqual(t, len(e.completions), c.maxPerTrace)
+		spans := map[pcommon.SpanID]bool{}
+		for _, cp := range e.completions {
+			require.False(t, spans[cp.SpanID], "span id cached twice in one trace")
+			spans[cp.SpanID] = true
+		}
+		traces++
+		completions += len(e.completions)
+		prev = e
+	}
+	require.Same(t, prev, c.tail)
+	require.Equal(t, traces, len(c.traces))
+	require.Equal(t, traces, c.Len())
+	require.Equal(t, completions, c.Completions())
+	require.LessOrEqual(t, c.Len(), c.maxTraces)
+}
+
+func lookupSpans(c *Cache, id pcommon.TraceID) []byte {
+	e, ok := c.traces[id]
+	if !ok {
+		return nil
+	}
+	var out []byte
+	for _, cp := range e.completions {
+		out = append(out, cp.SpanID[7])
+	}
+	slices.Sort(out)
+	return out
+}
+
+type cacheAdd struct {
+	trace byte
+	comp  genai.Completion
+	now   int64
+}
+
+func TestCacheExpire(t *testing.T) {
+	const ttl = 100
+	tests := []struct {
+		name        string
+		adds        []cacheAdd
+		expireAt    int64
+		wantRemoved int
+		wantLeft    []byte // traces left, oldest first
+		wantEvicts  []eviction
+	}{
+		{
+			name:     "nothing expired yet",
+			adds:     []cacheAdd{{1, comp(1, 0, ""), 0}},
+			expireAt: 99, wantLeft: []byte{1},
+		},
+		{
+			name:        "expired exactly at the ttl",
+			adds:        []cacheAdd{{1, comp(1, 0, ""), 0}},
+			expireAt:    100,
+			wantRemoved: 1, wantEvicts: []eviction{{ReasonExpired, 1}},
+		},
+		{
+			name: "ttl counts from the last completion of the trace",
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{1, comp(2, 80, ""), 80},
+			},
+			expireAt: 150, wantLeft: []byte{1},
+		},
+		{
+			name: "renewed trace expires a ttl after its last completion, with all its completions",
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{1, comp(2, 80, ""), 80},
+			},
+			expireAt:    180,
+			wantRemoved: 2, wantEvicts: []eviction{{ReasonExpired, 2}},
+		},
+		{
+			name: "only expired traces are removed",
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{2, comp(1, 0, ""), 10},
+				{2, comp(2, 0, ""), 20},
+				{3, comp(1, 0, ""), 50},
+				{4, comp(1, 0, ""), 60},
+			},
+			expireAt:    150,
+			wantRemoved: 4, wantLeft: []byte{4},
+			wantEvicts: []eviction{{ReasonExpired, 4}},
+		},
+		{
+			name: "a renewed old trace outlives newer ones",
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{2, comp(1, 0, ""), 10},
+				{1, comp(2, 0, ""), 90},
+			},
+			expireAt:    120,
+			wantRemoved: 1, wantLeft: []byte{1},
+			wantEvicts: []eviction{{ReasonExpired, 1}},
+		},
+		{
+			name: "re-sent span renews the ttl without adding",
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{1, comp(1, 0, ""), 70},
+			},
+			expireAt: 120, wantLeft: []byte{1},
+		},
+		{
+			name:     "empty cache",
+			expireAt: 1_000,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCache(ttl, 10, 10)
+			evicts := recordEvictions(c)
+			for _, a := range tc.adds {
+				c.Add(tid(a.trace), a.comp, a.now)
+				checkCache(t, c)
+			}
+			require.Empty(t, *evicts)
+			require.Equal(t, tc.wantRemoved, c.Expire(tc.expireAt))
+			checkCache(t, c)
+			require.Equal(t, tc.wantEvicts, nilIfEmpty(*evicts))
+			var left []byte
+			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion) { left = append(left, id[15]) })
+			require.Equal(t, tc.wantLeft, left)
+			for _, id := range left {
+				_, ok := c.Lookup(tid(id), Selector{})
+				require.True(t, ok)
+			}
+		})
+	}
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func TestCacheMaxTraces(t *testing.T) {
+	tests := []struct {
+		name       string
+		maxTraces  int
+		adds       []cacheAdd
+		wantLeft   []byte // oldest first
+		wantEvicts []eviction
+	}{
+		{
+			name:      "under the bound",
+			maxTraces: 2,
+			adds:      []cacheAdd{{1, comp(1, 0, ""), 0}, {2, comp(1, 0, ""), 1}},
+			wantLeft:  []byte{1, 2},
+		},
+		{
+			name:       "third trace evicts the first",
+			maxTraces:  2,
+			adds:       []cacheAdd{{1, comp(1, 0, ""), 0}, {2, comp(1, 0, ""), 1}, {3, comp(1, 0, ""), 2}},
+			wantLeft:   []byte{2, 3},
+			wantEvicts: []eviction{{ReasonMaxTraces, 1}},
+		},
+		{
+			name:      "least recently seen is evicted, not the first added",
+			maxTraces: 2,
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{2, comp(1, 0, ""), 1},
+				{2, comp(2, 0, ""), 2},
+				{1, comp(2, 0, ""), 3},
+				{3, comp(1, 0, ""), 4},
+			},
+			wantLeft:   []byte{1, 3},
+			wantEvicts: []eviction{{ReasonMaxTraces, 2}},
+		},
+		{
+			name:      "a completion for a cached trace evicts nothing",
+			maxTraces: 2,
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{2, comp(1, 0, ""), 1},
+				{1, comp(2, 0, ""), 2},
+				{2, comp(2, 0, ""), 3},
+			},
+			wantLeft: []byte{1, 2},
+		},
+		{
+			name:      "bound of one",
+			maxTraces: 1,
+			adds: []cacheAdd{
+				{1, comp(1, 0, ""), 0},
+				{1, comp(2, 0, ""), 1},
+				{2, comp(1, 0, ""), 2},
+				{3, comp(1, 0, ""), 3},
+			},
+			wantLeft:   []byte{3},
+			wantEvicts: []eviction{{ReasonMaxTraces, 2}, {ReasonMaxTraces, 1}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCache(1_000, tc.maxTraces, 10)
+			evicts := recordEvictions(c)
+			for _, a := range tc.adds {
+				c.Add(tid(a.trace), a.comp, a.now)
+				checkCache(t, c)
+			}
+			require.Equal(t, tc.wantEvicts, nilIfEmpty(*evicts))
+			var left []byte
+			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion) { left = append(left, id[15]) })
+			require.Equal(t, tc.wantLeft, left)
+		})
+	}
+}
+
+func TestCacheMaxPerTrace(t *testing.T) {
+	type add struct {
+		span byte
+		end  int64
+	}
+	tests := []struct {
+		name        string
+		maxPerTrace int
+		adds        []add
+		wantSpans   []byte // sorted
+		wantEvicts  int
+	}{
+		{name: "under the bound", maxPerTrace: 3, adds: []add{{1, 10}, {2, 20}}, wantSpans: []byte{1, 2}},
+		{name: "at the bound", maxPerTrace: 2, adds: []add{{1, 10}, {2, 20}}, wantSpans: []byte{1, 2}},
+		{name: "drops the one that ended first", maxPerTrace: 2, adds: []add{{1, 10}, {2, 30}, {3, 20}}, wantSpans: []byte{2, 3}, wantEvicts: 1},
+		{name: "end time, not arrival, decides", maxPerTrace: 2, adds: []add{{1, 30}, {2, 10}, {3, 20}}, wantSpans: []byte{1, 3}, wantEvicts: 1},
+		{name: "a late span that ended before all cached ones is the one dropped", maxPerTrace: 2, adds: []add{{1, 20}, {2, 30}, {3, 10}}, wantSpans: []byte{1, 2}, wantEvicts: 1},
+		{name: "bound of one keeps the latest", maxPerTrace: 1, adds: []add{{1, 20}, {2, 30}, {3, 10}, {4, 25}}, wantSpans: []byte{2}, wantEvicts: 3},
+		{name: "keeps the latest n of many", maxPerTrace: 3, adds: []add{{1, 50}, {2, 10}, {3, 40}, {4, 20}, {5, 60}, {6, 30}}, wantSpans: []byte{1, 3, 5}, wantEvicts: 3},
+		{name: "same span id at the bound replaces without evicting", maxPerTrace: 2, adds: []add{{1, 10}, {2, 20}, {1, 5}}, wantSpans: []byte{1, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCache(1_000, 10, tc.maxPerTrace)
+			evicts := recordEvictions(c)
+			for i, a := range tc.adds {
+				c.Add(tid(1), comp(a.span, a.end, ""), int64(i))
+				checkCache(t, c)
+			}
+			require.Equal(t, tc.wantSpans, lookupSpans(c, tid(1)))
+			n := 0
+			for _, e := range *evicts {
+				require.Equal(t, ReasonMaxPerTrace, e.reason)
+				require.Equal(t, 1, e.n)
+				n += e.n
+			}
+			require.Equal(t, tc.wantEvicts, n)
+			// Every completion is either cached or reported evicted.
+			require.Equal(t, distinctSpans(tc.adds, func(a add) byte { return a.span }), c.Completions()+n)
+		})
+	}
+}
+
+func distinctSpans[T any](adds []T, span func(T) byte) int {
+	seen := map[byte]bool{}
+	for _, a := range adds {
+		seen[span(a)] = true
+	}
+	return len(seen)
+}
+
+func TestCacheSameSpanReplaces(t *testing.T) {
+	c := NewCache(1_000, 10, 10)
+	evicts := recordEvictions(c)
+	c.Add(tid(1), comp(1, 10, "first"), 0)
+	c.Add(tid(1), comp(2, 20, "other"), 1)
+	c.Add(tid(1), comp(1, 30, "second"), 2)
+	checkCache(t, c)
+	require.Equal(t, 1, c.Len())
+	require.Equal(t, 2, c.Completions())
+	require.Empty(t, *evicts)
+
+	got, ok := c.Lookup(tid(1), Selector{SpanID: sid(1)})
+	require.True(t, ok)
+	require.Equal(t, "second", got.ResponseID)
+	require.Equal(t, int64(30), got.EndUnixNano)
+	_, ok = c.Lookup(tid(1), Selector{ResponseID: "first"})
+	require.False(t, ok, "the replaced completion is gone")
+
+	// The same span id in another trace is another completion.
+	c.Add(tid(2), comp(1, 10, "first"), 3)
+	checkCache(t, c)
+	require.Equal(t, 2, c.Len())
+	require.Equal(t, 3, c.Completions())
+}
+
+func TestCacheLookup(t *testing.T) {
+	c := NewCache(1_000, 10, 10)
+	c.Add(tid(1), comp(1, 10, "r1"), 0)
+	c.Add(tid(1), comp(2, 30, "r2"), 1)
+	c.Add(tid(1), comp(3, 20, "r3"), 2)
+	c.Add(tid(2), comp(4, 5, "r4"), 3)
+	c.Add(tid(3), comp(5, 7, "same-end-a"), 4)
+	c.Add(tid(3), comp(6, 7, "same-end-b"), 5)
+	c.Add(tid(4), comp(7, 0, ""), 6)
+	checkCache(t, c)
+
+	tests := []struct {
+		name     string
+		trace    byte
+		sel      Selector
+		wantSpan byte
+		wantOK   bool
+	}{
+		{name: "zero selector picks the one that ended last", trace: 1, wantSpan: 2, wantOK: true},
+		{name: "zero selector, single completion", trace: 2, wantSpan: 4, wantOK: true},
+		{name: "zero selector, equal end times pick the later added", trace: 3, wantSpan: 6, wantOK: true},
+		{name: "zero selector, zero end time", trace: 4, wantSpan: 7, wantOK: true},
+		{name: "by span id", trace: 1, sel: Selector{SpanID: sid(3)}, wantSpan: 3, wantOK: true},
+		{name: "by span id, the earliest", trace: 1, sel: Selector{SpanID: sid(1)}, wantSpan: 1, wantOK: true},
+		{name: "by response id", trace: 1, sel: Selector{ResponseID: "r1"}, wantSpan: 1, wantOK: true},
+		{name: "by response id, the middle", trace: 1, sel: Selector{ResponseID: "r3"}, wantSpan: 3, wantOK: true},
+		{name: "span id wins over response id", trace: 1, sel: Selector{SpanID: sid(1), ResponseID: "r2"}, wantSpan: 1, wantOK: true},
+		{name: "unknown span id misses, not the latest", trace: 1, sel: Selector{SpanID: sid(99)}},
+		{name: "unknown response id misses", trace: 1, sel: Selector{ResponseID: "nope"}},
+		{name: "span id of another trace misses", trace: 1, sel: Selector{SpanID: sid(4)}},
+		{name: "response id of another trace misses", trace: 2, sel: Selector{ResponseID: "r1"}},
+		{name: "unknown span id with a known response id misses", trace: 1, sel: Selector{SpanID: sid(99), ResponseID: "r1"}},
+		{name: "unknown trace", trace: 9},
+		{name: "unknown trace by span id", trace: 9, sel: Selector{SpanID: sid(1)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := c.Lookup(tid(tc.trace), tc.sel)
+			require.Equal(t, tc.wantOK, ok)
+			if !ok {
+				require.Equal(t, genai.Completion{}, got)
+				return
+			}
+			require.Equal(t, sid(tc.wantSpan), got.SpanID)
+		})
+	}
+	checkCache(t, c)
+}
+
+func TestCacheRestore(t *testing.T) {
+	const ttl = 100
+	src := NewCache(ttl, 10, 10)
+	src.Add(tid(1), comp(1, 10, "a"), 0)
+	src.Add(tid(2), comp(1, 20, "b"), 40)
+	src.Add(tid(2), comp(2, 25, "c"), 50)
+	src.Add(tid(3), comp(1, 30, "d"), 90)
+
+	type saved struct {
+		id       pcommon.TraceID
+		lastSeen int64
+		cs       []genai.Completion
+	}
+	var snap []saved
+	src.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion) {
+		snap = append(snap, saved{id, lastSeen, slices.Clone(cs)})
+	})
+	require.Len(t, snap, 3)
+	require.Equal(t, []int64{0, 50, 90}, []int64{snap[0].lastSeen, snap[1].lastSeen, snap[2].lastSeen}, "Each goes oldest first")
+
+	tests := []struct {
+		name      string
+		now       int64
+		wantLeft  []byte
+		wantComps int
+	}{
+		{name: "nothing expired", now: 99, wantLeft: []byte{1, 2, 3}, wantComps: 4},
+		{name: "oldest expired at the ttl", now: 100, wantLeft: []byte{2, 3}, wantComps: 3},
+		{name: "two expired", now: 150, wantLeft: []byte{3}, wantComps: 1},
+		{name: "all expired", now: 190},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := NewCache(ttl, 10, 10)
+			for _, s := range snap {
+				dst.Restore(s.id, s.lastSeen, s.cs, tc.now)
+				checkCache(t, dst)
+			}
+			var left []byte
+			dst.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion) {
+				left = append(left, id[15])
+				orig := snap[slices.IndexFunc(snap, func(s saved) bool { return s.id == id })]
+				require.Equal(t, orig.lastSeen, lastSeen, "restored with its own lastSeen")
+				require.Equal(t, orig.cs, cs)
+			})
+			require.Equal(t, tc.wantLeft, left)
+			require.Equal(t, tc.wantComps, dst.Completions())
+			// The restored TTL runs from the saved lastSeen, not from now.
+			dst.Expire(tc.now)
+			checkCache(t, dst)
+			require.Equal(t, tc.wantComps, dst.Completions())
+		})
+	}
+
+	t.Run("empty completions skipped", func(t *testing.T) {
+		dst := NewCache(ttl, 10, 10)
+		dst.Restore(tid(1), 0, nil, 0)
+		checkCache(t, dst)
+		require.Zero(t, dst.Len())
+	})
+	t.Run("restored completions respect the bounds", func(t *testing.T) {
+		dst := NewCache(ttl, 10, 2)
+		evicts := recordEvictions(dst)
+		dst.Restore(tid(1), 0, []genai.Completion{comp(1, 10, ""), comp(2, 30, ""), comp(3, 20, "")}, 0)
+		checkCache(t, dst)
+		require.Equal(t, []byte{2, 3}, lookupSpans(dst, tid(1)))
+		require.Equal(t, []eviction{{ReasonMaxPerTrace, 1}}, *evicts)
+	})
+}
+
+// TestCacheConsistency runs a long random mix of operations and checks the
+// invariants, and the counts against a simple model, after every one.
+func TestCacheConsistency(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 0))
+			const ttl = 50
+			c := NewCache(ttl, 8, 3)
+			evicted := 0
+			c.OnEvict = func(reason string, n int) {
+				require.Contains(t, []string{ReasonExpired, ReasonMaxTraces, ReasonMaxPerTrace}, reason)
+				require.Positive(t, n)
+				evicted += n
+			}
+			now := int64(0)
+			added := map[pcommon.TraceID]map[pcommon.SpanID]bool{}
+			for i := 0; i < 3_000; i++ {
+				now += int64(r.IntN(5))
+				switch op := r.IntN(10); {
+				case op < 7:
+					id := tid(byte(r.IntN(16)))
+					cp := comp(byte(r.IntN(6)), int64(r.IntN(100)), "")
+					c.Add(id, cp, now)
+					if added[id] == nil {
+						added[id] = map[pcommon.SpanID]bool{}
+					}
+					added[id][cp.SpanID] = true
+				case op < 9:
+					n := c.Expire(now)
+					require.GreaterOrEqual(t, n, 0)
+				default:
+					_, _ = c.Lookup(tid(byte(r.IntN(16))), Selector{SpanID: sid(byte(r.IntN(6)))})
+				}
+				checkCache(t, c)
+				for e := c.head; e != nil; e = e.next {
+					for _, cp := range e.completions {
+						require.True(t, added[e.id][cp.SpanID])
+					}
+				}
+			}
+			c.Expire(now + ttl)
+			checkCache(t, c)
+			require.Zero(t, c.Len())
+			require.Zero(t, c.Completions())
+			require.Positive(t, evicted)
+		})
+	}
+}
