@@ -39,10 +39,15 @@ type correlator struct {
 	// newID makes the id of feedback sent without one.
 	newID func() string
 
+	// persist is set at Start when a storage extension is configured.
+	persist *persister
+
 	mu      sync.Mutex
 	cache   *store.Cache
 	pending *store.Pending
 	seen    *store.Seen
+	// cacheVersion counts cache changes, so an unchanged cache is not saved again.
+	cacheVersion uint64
 }
 
 func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() time.Time) *correlator {
@@ -101,6 +106,7 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	var ready []readyRecord
 	truncated := 0
 	c.mu.Lock()
+	c.cacheVersion++
 	for _, f := range completions {
 		if f.comp.Truncated() {
 			truncated++
@@ -244,6 +250,27 @@ func (c *correlator) expire(now int64) []*store.PendingRecord {
 	c.cache.Expire(now)
 	c.seen.Expire(now)
 	return c.pending.Expire(now)
+}
+
+// restorePending puts records read back from storage in place: joined at
+// once when the restored cache has their completion, else waiting again
+// with the deadline they had.
+func (c *correlator) restorePending(rs []*store.PendingRecord) {
+	var ready []readyRecord
+	var overflow []*store.PendingRecord
+	c.mu.Lock()
+	for _, r := range rs {
+		switch comp, ok := c.cache.Lookup(r.TraceID, r.Selector); {
+		case ok:
+			ready = append(ready, readyRecord{rec: r, comp: comp, matched: true})
+		case !c.pending.Add(r):
+			overflow = append(overflow, r)
+		}
+		c.seen.Accept(r.TraceID, r.FeedbackID, r.Arrived)
+	}
+	c.mu.Unlock()
+	c.emitter.enqueue(ready)
+	c.emitter.release(overflow, unmatchedOverflow)
 }
 
 // drainPending takes every waiting record, for shutdown.

@@ -56,7 +56,11 @@ func newEmitter(c *correlator) *emitter {
 }
 
 // parked is told of each record put in the pending store.
-func (e *emitter) parked(*store.PendingRecord) {}
+func (e *emitter) parked(r *store.PendingRecord) {
+	if p := e.c.persist; p != nil {
+		p.parked(r)
+	}
+}
 
 // enqueue queues records to emit and wakes the loop.
 func (e *emitter) enqueue(rs []readyRecord) {
@@ -89,10 +93,18 @@ func (e *emitter) start() {
 		defer e.wg.Done()
 		ticker := time.NewTicker(tickInterval(e.c.cfg))
 		defer ticker.Stop()
+		var save <-chan time.Time // nil, so never ready, without storage
+		if e.c.persist != nil {
+			saver := time.NewTicker(e.c.cfg.StorageFlushInterval)
+			defer saver.Stop()
+			save = saver.C
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-save:
+				e.c.persist.saveCache(ctx, e.c)
 			case <-ticker.C:
 				e.tick(ctx)
 			case <-e.wake:
@@ -131,7 +143,11 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 }
 
 // done is told when a parked record has left for good.
-func (e *emitter) done(*store.PendingRecord) {}
+func (e *emitter) done(r *store.PendingRecord) {
+	if p := e.c.persist; p != nil {
+		p.done(r)
+	}
+}
 
 // flush sends everything queued in one batch, unless a retry is not due yet.
 func (e *emitter) flush(ctx context.Context) {
@@ -210,7 +226,8 @@ func (e *emitter) fail(rs []readyRecord) {
 	}
 }
 
-// undelivered is told of a record that failed for good.
+// undelivered is told of a record that failed for good. With storage it
+// stays there, and is emitted again after the next restart.
 func (e *emitter) undelivered(*store.PendingRecord) {}
 
 // build decodes each parked record and rewrites it; it returns the delays of
@@ -245,14 +262,17 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []int64) {
 	return out, delays
 }
 
-// stop ends the loop and emits whatever is still parked as unmatched, so
-// nothing is lost on shutdown.
+// stop ends the loop. Without storage, whatever is still parked is emitted
+// as unmatched, so nothing is lost; with storage it stays there, its TTL
+// going on, to be joined after the restart.
 func (e *emitter) stop(ctx context.Context) {
 	if e.cancel != nil {
 		e.cancel()
 		e.wg.Wait()
 	}
-	e.release(e.c.drainPending(), unmatchedShutdown)
+	if e.c.persist == nil {
+		e.release(e.c.drainPending(), unmatchedShutdown)
+	}
 	e.mu.Lock()
 	e.retryAt = time.Time{}
 	e.mu.Unlock()

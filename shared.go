@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/metric"
 
@@ -20,6 +21,7 @@ import (
 // gets a fresh one. A second Start or Shutdown is a no-op; Shutdown before
 // Start is safe.
 type shared struct {
+	id        component.ID
 	c         *correlator
 	tb        *metadata.TelemetryBuilder
 	startOnce sync.Once
@@ -78,17 +80,34 @@ func newShared(set processor.Settings, cfg *Config, clock func() time.Time) (*sh
 			return nil, err
 		}
 	}
-	return &shared{c: c, tb: tb, remove: func() {}}, nil
+	return &shared{id: set.ID, c: c, tb: tb, remove: func() {}}, nil
 }
 
-func (s *shared) Start(_ context.Context, _ component.Host) error {
-	s.startOnce.Do(s.c.emitter.start)
-	return nil
+func (s *shared) Start(ctx context.Context, host component.Host) error {
+	var err error
+	s.startOnce.Do(func() {
+		if s.c.cfg.Storage != nil {
+			var client storage.Client
+			if client, err = openStorage(ctx, host, *s.c.cfg.Storage, s.id); err != nil {
+				return
+			}
+			p := &persister{client: client, logger: s.c.logger, tel: s.c.tel}
+			s.c.persist = p
+			p.restoreCache(ctx, s.c)
+			s.c.restorePending(p.restorePending(ctx))
+		}
+		s.c.emitter.start()
+	})
+	return err
 }
 
 func (s *shared) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.c.emitter.stop(ctx)
+		if p := s.c.persist; p != nil {
+			p.saveCache(ctx, s.c)
+			p.close(ctx)
+		}
 		s.tb.Shutdown()
 		s.remove()
 	})
