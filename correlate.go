@@ -188,6 +188,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
 		return keep, accepted
 	}
+	c.enr.normalize(lr)
 	data, err := encodeRecord(rl, sl, lr)
 	if err != nil {
 		// Cannot happen for a record that came in as pdata; emit it rather than lose it.

@@ -36,9 +36,9 @@ var reserved = map[string]bool{
 	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
 }
 
-// idKeys are never cut: the parser bounds them, and the output rewrites the
-// trace and span ids in normal form.
-var idKeys = map[string]bool{feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true}
+// idKeys are never cut: the parser bounds the feedback id (a cut id would
+// no longer be the one the dedupe window and storage know).
+var idKeys = map[string]bool{feedback.AttrID: true}
 
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
 type enricher struct {
@@ -47,11 +47,29 @@ type enricher struct {
 	truncated func(reason string, n int)
 }
 
-// base does what every output record gets: the event name, the metadata
-// flattened (keys already on the record win), the normalised ids, the New
-// Relic event type, the correlation, and long strings cut.
+// base does what every output record gets: the record normalised, the event
+// name, the normalised ids, the New Relic event type and the correlation.
 func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
+	e.normalize(lr)
 	lr.SetEventName(eventName)
+	attrs := lr.Attributes()
+	if f.Valid() {
+		if _, sent := attrs.Get(feedback.AttrID); !sent {
+			attrs.PutStr(feedback.AttrID, f.ID)
+		}
+		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
+	}
+	if e.cfg.Output.NewRelicEventType {
+		attrs.PutStr(attrNewRelicEventType, eventName)
+	}
+	attrs.PutStr(attrCorrelation, correlation)
+}
+
+// normalize flattens the metadata (keys already on the record and the
+// built-in keys win; at most max_metadata_keys) and cuts long strings. It is
+// idempotent, and runs before a record is held back, so a held record costs
+// no more memory than the limits allow.
+func (e *enricher) normalize(lr plog.LogRecord) {
 	attrs := lr.Attributes()
 	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
 		flat := pcommon.NewMap()
@@ -71,18 +89,11 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 			return true
 		})
 	}
-	// Cut what the app sent before writing what this processor owns.
 	e.truncate(attrs)
-	if f.Valid() {
-		if _, sent := attrs.Get(feedback.AttrID); !sent {
-			attrs.PutStr(feedback.AttrID, f.ID)
-		}
-		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
+	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr && len(b.Str()) > e.cfg.MaxAttributeLength {
+		b.SetStr(cut(b.Str(), e.cfg.MaxAttributeLength))
+		e.truncated("max_attribute_length", 1)
 	}
-	if e.cfg.Output.NewRelicEventType {
-		attrs.PutStr(attrNewRelicEventType, eventName)
-	}
-	attrs.PutStr(attrCorrelation, correlation)
 }
 
 // truncate cuts string values longer than max_attribute_length, at a UTF-8
@@ -94,16 +105,20 @@ func (e *enricher) truncate(attrs pcommon.Map) {
 			return true
 		}
 		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
-			s := v.Str()
-			i := limit
-			for i > 0 && !utf8.RuneStart(s[i]) {
-				i--
-			}
-			v.SetStr(s[:i])
+			v.SetStr(cut(v.Str(), limit))
 			e.truncated("max_attribute_length", 1)
 		}
 		return true
 	})
+}
+
+// cut shortens s to at most limit bytes without splitting a UTF-8 sequence.
+func cut(s string, limit int) string {
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }
 
 // invalid marks a record that cannot be joined, with what is wrong.
