@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -277,12 +278,12 @@ func TestLimitsCut(t *testing.T) {
 	tt := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
 	cfg := createDefaultConfig().(*Config)
-	cfg.MaxAttributeLength = 10
+	cfg.MaxAttributeLength = 41
 	cfg.Feedback.MaxMetadataKeys = 3
 	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
 	ld := feedbackFor(traceID(4), "")
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
-	lr.Attributes().PutStr("message", "héllo wörld, this is long")
+	lr.Attributes().PutStr("message", strings.Repeat("é", 30))
 	md := lr.Attributes().PutEmptyMap("metadata")
 	for _, k := range []string{"k1", "k2", "k3", "k4", "k5"} {
 		md.PutStr(k, "v")
@@ -291,7 +292,7 @@ func TestLimitsCut(t *testing.T) {
 	require.NoError(t, h.s.Shutdown(ctx))
 	got := feedbackRecords(h.lsink.AllLogs())
 	require.Len(t, got, 1)
-	assert.Equal(t, "héllo wö", attr(got[0], "message"), "cut at 10 bytes on a rune boundary")
+	assert.Equal(t, strings.Repeat("é", 20), attr(got[0], "message"), "cut at 41 bytes, back to a rune boundary")
 	n := 0
 	for _, k := range []string{"k1", "k2", "k3", "k4", "k5"} {
 		if _, ok := got[0].Attributes().Get(k); ok {
