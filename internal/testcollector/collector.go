@@ -248,3 +248,24 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Sum adds up the values of every sample of a metric, across its labels; 0
+// when the metric is not exported yet.
+func (c *Collector) Sum(name string) float64 {
+	lines, err := c.Scrape(name)
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, l := range lines {
+		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
+			continue
+		}
+		fields := strings.Fields(l)
+		var v float64
+		if _, err := fmt.Sscan(fields[len(fields)-1], &v); err == nil {
+			total += v
+		}
+	}
+	return total
+}
