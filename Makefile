@@ -6,7 +6,7 @@ OCB_VER  := v0.161.0
 OTELCOL  := $(BIN)/otelcol-llmfeedback
 SOURCES  := $(shell find . -name '*.go' -not -path './_build/*' -not -path './examples/*' -not -path './sdk/*') go.mod go.sum builder-config.yaml
 
-.PHONY: build run test generate lint clean
+.PHONY: build run test generate clean fuzz flood
 
 build: $(OTELCOL)
 
@@ -26,6 +26,17 @@ run: build
 test: build
 	$(GO) vet ./...
 	OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
+
+# Fuzz targets, FUZZTIME each (not in CI). Seed corpora live in testdata/fuzz.
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzFromSpan$$' -fuzztime $(FUZZTIME) ./internal/genai
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTraceID$$' -fuzztime $(FUZZTIME) ./internal/feedback
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/feedback
+
+# Memory under hostile volumes, in process (not in CI; about 15 s).
+flood:
+	$(GO) run ./cmd/flood
 
 # mdatagen derives the Go package name from the folder name, so it runs through
 # a link named after the package: the output is the same in any checkout.
