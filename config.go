@@ -8,6 +8,16 @@ import (
 	"go.opentelemetry.io/collector/component"
 )
 
+// Modes. In join mode (the default) the processor joins feedback to its
+// completion. In route mode, for a routing tier in front of several
+// collectors, it only sets each feedback record's TraceID to the completion's
+// trace (read from its trace_id attribute), so a trace-id load balancer sends
+// the record to the collector that has the completion's spans.
+const (
+	ModeJoin  = "join"
+	ModeRoute = "route"
+)
+
 // On-expiry policies for pending feedback.
 const (
 	OnExpiryEmit = "emit"
@@ -16,6 +26,7 @@ const (
 
 // Config is the llm_feedback processor's configuration.
 type Config struct {
+	Mode     string         `mapstructure:"mode"`
 	Cache    CacheConfig    `mapstructure:"cache"`
 	Pending  PendingConfig  `mapstructure:"pending"`
 	Feedback FeedbackConfig `mapstructure:"feedback"`
@@ -67,6 +78,7 @@ var _ component.Config = (*Config)(nil)
 
 func createDefaultConfig() component.Config {
 	return &Config{
+		Mode:  ModeJoin,
 		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
 		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
@@ -88,6 +100,9 @@ func (cfg *Config) Validate() error {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive integer, got %d", key, n))
 		}
+	}
+	if cfg.Mode != ModeJoin && cfg.Mode != ModeRoute {
+		errs = append(errs, fmt.Errorf("mode must be %q or %q, got %q", ModeJoin, ModeRoute, cfg.Mode))
 	}
 	positiveDur("cache::ttl", cfg.Cache.TTL)
 	positiveInt("cache::max_traces", cfg.Cache.MaxTraces)

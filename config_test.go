@@ -24,6 +24,7 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "custom"),
 			want: &Config{
+				Mode:                 ModeJoin,
 				Cache:                CacheConfig{TTL: time.Hour, MaxTraces: 5000, MaxCompletionsPerTrace: 4},
 				Pending:              PendingConfig{TTL: 2 * time.Minute, MaxRecords: 500, OnExpiry: OnExpiryDrop, RetryGrace: time.Minute},
 				Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage", "user_feedback"}, MaxMetadataKeys: 32, DedupeTTL: 10 * time.Minute, DedupeMaxIDs: 1000},
@@ -41,6 +42,12 @@ func TestLoadConfig(t *testing.T) {
 			"pending::max_records must be a positive integer, got 0",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "bad_on_expiry"), wantErr: []string{`pending::on_expiry must be "emit" or "drop", got "keep"`}},
+		{id: component.NewIDWithName(metadata.Type, "route"), want: func() *Config {
+			c := createDefaultConfig().(*Config)
+			c.Mode = ModeRoute
+			return c
+		}()},
+		{id: component.NewIDWithName(metadata.Type, "bad_mode"), wantErr: []string{`mode must be "join" or "route", got "fanout"`}},
 		{id: component.NewIDWithName(metadata.Type, "empty_event_names"), wantErr: []string{"feedback::event_names must list at least one event name, got an empty list"}},
 	}
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))

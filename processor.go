@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 )
 
 // tracesProcessor is the traces pipeline's side: it reads completions into
@@ -21,7 +23,9 @@ func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 }
 
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	p.c.observeTraces(td)
+	if p.c.cfg.Mode == ModeJoin {
+		p.c.observeTraces(td)
+	}
 	return p.next.ConsumeTraces(ctx, td)
 }
 
@@ -39,6 +43,10 @@ func (p *logsProcessor) Capabilities() consumer.Capabilities {
 
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if !p.hasFeedback(ld) {
+		return p.next.ConsumeLogs(ctx, ld)
+	}
+	if p.c.cfg.Mode == ModeRoute {
+		p.route(ld)
 		return p.next.ConsumeLogs(ctx, ld)
 	}
 	var evals []evalRequest
@@ -75,20 +83,45 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
+// route places each feedback record in the trace it is about; a record
+// whose trace id cannot be read is left as it is, for the joining tier to
+// mark invalid.
+func (p *logsProcessor) route(ld plog.Logs) {
+	p.eachRecord(ld, func(lr plog.LogRecord) bool {
+		if !p.c.matcher.Is(lr) {
+			return true
+		}
+		if f := feedback.Parse(lr); f.Valid() && f.TraceID != lr.TraceID() {
+			lr.SetTraceID(f.TraceID)
+			lr.SetSpanID(f.SpanID)
+		}
+		return true
+	})
+}
+
 func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
+	found := false
+	p.eachRecord(ld, func(lr plog.LogRecord) bool {
+		found = p.c.matcher.Is(lr)
+		return !found
+	})
+	return found
+}
+
+// eachRecord calls f for every record until f returns false.
+func (p *logsProcessor) eachRecord(ld plog.Logs, f func(plog.LogRecord) bool) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				if p.c.matcher.Is(lrs.At(k)) {
-					return true
+				if !f(lrs.At(k)) {
+					return
 				}
 			}
 		}
 	}
-	return false
 }
 
 var (

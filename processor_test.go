@@ -312,3 +312,50 @@ func TestLimitsCut(t *testing.T) {
 }
 
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }
+
+// TestRouteMode: the routing tier only places feedback in the completion's
+// trace, in every trace id form; it keeps no state and changes nothing else.
+func TestRouteMode(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode = ModeRoute
+	h := newHarness(t, cfg)
+	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
+	want := pcommon.TraceID{0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c}
+	forms := []string{
+		"5b8efff798038103d269b633813fc60c",
+		"5B8EFFF798038103D269B633813FC60C",
+		"5b8efff7-9803-8103-d269-b633813fc60c",
+		"00-5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174-01",
+	}
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetStr("app log")
+	for _, f := range forms {
+		lr := lrs.AppendEmpty()
+		lr.SetEventName("LlmFeedbackMessage")
+		lr.SetTraceID(traceID(9)) // the request that sent the feedback
+		lr.Attributes().PutStr("trace_id", f)
+		lr.Attributes().PutStr("rating", "Good")
+	}
+	bad := lrs.AppendEmpty()
+	bad.SetEventName("LlmFeedbackMessage")
+	bad.SetTraceID(traceID(9))
+	bad.Attributes().PutStr("trace_id", "nonsense")
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(want, 1, "gpt-4o")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	out := h.lsink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	require.Equal(t, len(forms)+2, out.Len())
+	assert.True(t, out.At(0).TraceID().IsEmpty())
+	for i := range forms {
+		lr := out.At(i + 1)
+		assert.Equal(t, want, lr.TraceID(), forms[i])
+		assert.Equal(t, "LlmFeedbackMessage", lr.EventName())
+		_, enriched := lr.Attributes().Get(attrCorrelation)
+		assert.False(t, enriched, "the routing tier does not join")
+	}
+	assert.Equal(t, traceID(9), out.At(len(forms)+1).TraceID(), "unreadable ids are left for the joining tier")
+	tr, comps, pend := h.s.c.sizes()
+	assert.Zero(t, tr+comps+pend, "no state in route mode")
+	require.NoError(t, h.s.Shutdown(ctx))
+}

@@ -86,6 +86,9 @@ func newShared(set processor.Settings, cfg *Config, clock func() time.Time) (*sh
 func (s *shared) Start(ctx context.Context, host component.Host) error {
 	var err error
 	s.startOnce.Do(func() {
+		if s.c.cfg.Mode == ModeRoute {
+			return // no state to keep
+		}
 		if s.c.cfg.Storage != nil {
 			var client storage.Client
 			if client, err = openStorage(ctx, host, *s.c.cfg.Storage, s.id); err != nil {
