@@ -78,7 +78,7 @@ var _ component.Config = (*Config)(nil)
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		Mode:  ModeJoin,
+		Mode:                 ModeJoin,
 		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
 		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},

@@ -103,4 +103,3 @@ func TestMalformedFeedback(t *testing.T) {
 		})
 	}
 }
-
