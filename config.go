@@ -27,6 +27,7 @@ const (
 // Config is the llm_feedback processor's configuration.
 type Config struct {
 	Mode     string         `mapstructure:"mode"`
+	Route    RouteConfig    `mapstructure:"route"`
 	Cache    CacheConfig    `mapstructure:"cache"`
 	Pending  PendingConfig  `mapstructure:"pending"`
 	Feedback FeedbackConfig `mapstructure:"feedback"`
@@ -41,6 +42,23 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// Route-mode encodings of the record's TraceID.
+const (
+	RouteStandIn    = "stand_in"
+	RouteCompletion = "completion"
+)
+
+// RouteConfig shapes route mode.
+type RouteConfig struct {
+	// RecordTraceID is what route mode writes into a feedback record's
+	// TraceID: "completion", the completion's trace id; or "stand_in", an id
+	// that the contrib load_balancing exporter at v0.161.0 routes to the same
+	// backend as the completion's spans (its logs path hashes trace ids
+	// differently from its traces path). The completion's trace id always
+	// goes in the trace_id attribute, from which the joining tier reads it.
+	RecordTraceID string `mapstructure:"record_trace_id"`
 }
 
 // CacheConfig bounds the completion cache.
@@ -79,6 +97,7 @@ var _ component.Config = (*Config)(nil)
 func createDefaultConfig() component.Config {
 	return &Config{
 		Mode:                 ModeJoin,
+		Route:                RouteConfig{RecordTraceID: RouteStandIn},
 		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
 		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
@@ -103,6 +122,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Mode != ModeJoin && cfg.Mode != ModeRoute {
 		errs = append(errs, fmt.Errorf("mode must be %q or %q, got %q", ModeJoin, ModeRoute, cfg.Mode))
+	}
+	if r := cfg.Route.RecordTraceID; r != RouteStandIn && r != RouteCompletion {
+		errs = append(errs, fmt.Errorf("route::record_trace_id must be %q or %q, got %q", RouteStandIn, RouteCompletion, r))
 	}
 	positiveDur("cache::ttl", cfg.Cache.TTL)
 	positiveInt("cache::max_traces", cfg.Cache.MaxTraces)

@@ -25,6 +25,7 @@ func TestLoadConfig(t *testing.T) {
 			id: component.NewIDWithName(metadata.Type, "custom"),
 			want: &Config{
 				Mode:                 ModeJoin,
+				Route:                RouteConfig{RecordTraceID: RouteStandIn},
 				Cache:                CacheConfig{TTL: time.Hour, MaxTraces: 5000, MaxCompletionsPerTrace: 4},
 				Pending:              PendingConfig{TTL: 2 * time.Minute, MaxRecords: 500, OnExpiry: OnExpiryDrop, RetryGrace: time.Minute},
 				Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage", "user_feedback"}, MaxMetadataKeys: 32, DedupeTTL: 10 * time.Minute, DedupeMaxIDs: 1000},

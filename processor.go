@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 )
 
 // tracesProcessor is the traces pipeline's side: it reads completions into
@@ -83,18 +84,27 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
-// route places each feedback record in the trace it is about; a record
-// whose trace id cannot be read is left as it is, for the joining tier to
-// mark invalid.
+// route places each feedback record where a trace-id load balancer sends
+// the completion's spans (see RouteConfig), and writes the completion's
+// trace id in normal form to trace_id for the joining tier. A record whose
+// trace id cannot be read is left as it is, for that tier to mark invalid.
 func (p *logsProcessor) route(ld plog.Logs) {
+	standIn := p.c.cfg.Route.RecordTraceID == RouteStandIn
 	p.eachRecord(ld, func(lr plog.LogRecord) bool {
 		if !p.c.matcher.Is(lr) {
 			return true
 		}
-		if f := feedback.Parse(lr); f.Valid() && f.TraceID != lr.TraceID() {
-			lr.SetTraceID(f.TraceID)
-			lr.SetSpanID(f.SpanID)
+		f := feedback.Parse(lr)
+		if !f.Valid() {
+			return true
 		}
+		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
+		id := f.TraceID
+		if s := lbkey.StandIn(id); standIn && !s.IsEmpty() {
+			id = s
+		}
+		lr.SetTraceID(id)
+		lr.SetSpanID(f.SpanID)
 		return true
 	})
 }

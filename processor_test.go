@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
 )
@@ -319,6 +320,7 @@ func TestRouteMode(t *testing.T) {
 	ctx := context.Background()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Mode = ModeRoute
+	cfg.Route.RecordTraceID = RouteCompletion
 	h := newHarness(t, cfg)
 	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
 	want := pcommon.TraceID{0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c}
@@ -357,5 +359,27 @@ func TestRouteMode(t *testing.T) {
 	assert.Equal(t, traceID(9), out.At(len(forms)+1).TraceID(), "unreadable ids are left for the joining tier")
 	tr, comps, pend := h.s.c.sizes()
 	assert.Zero(t, tr+comps+pend, "no state in route mode")
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestRouteModeStandIn: by default the record's TraceID is the stand-in the
+// v0.161 load balancer routes with the completion's spans, and trace_id holds
+// the completion's own id for the joining tier.
+func TestRouteModeStandIn(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode = ModeRoute
+	h := newHarness(t, cfg)
+	want := traceID(3)
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("LlmFeedbackMessage")
+	lr.SetTraceID(want) // no trace_id attribute: the record's own id is the completion's
+	lr.Attributes().PutStr("rating", "Good")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	got := h.lsink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.Equal(t, lbkey.StandIn(want), got.TraceID())
+	assert.NotEqual(t, want, got.TraceID())
+	assert.Equal(t, want.String(), attr(got, "trace_id"))
 	require.NoError(t, h.s.Shutdown(ctx))
 }

@@ -65,6 +65,9 @@ type Collector struct {
 	t      testing.TB
 	bin    string
 	config string
+	// Env is added to the collector's environment; NewFromFile fills it with
+	// the ports, for configs that read them with ${env:...}.
+	Env    []string
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	done   chan struct{}
@@ -91,13 +94,35 @@ func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *C
 	return &Collector{Ports: p, t: t, bin: bin, config: path, client: &http.Client{Timeout: 10 * time.Second}}
 }
 
-// Start runs the collector and waits until its OTLP/HTTP port answers.
+// NewFromFile runs a config file as it is, giving it the ports and dir in
+// the environment: OTLP_GRPC_PORT, OTLP_HTTP_PORT, METRICS_PORT, OUT_DIR,
+// plus env.
+func NewFromFile(t testing.TB, bin, dir, path string, env map[string]string) *Collector {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir}
+	c := &Collector{Ports: p, t: t, bin: bin, config: abs, client: &http.Client{Timeout: 10 * time.Second}}
+	c.Env = []string{
+		fmt.Sprintf("OTLP_GRPC_PORT=%d", p.GRPC), fmt.Sprintf("OTLP_HTTP_PORT=%d", p.HTTP),
+		fmt.Sprintf("METRICS_PORT=%d", p.Metrics), "OUT_DIR=" + dir,
+	}
+	for k, v := range env {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	return c
+}
+
+// Start runs the collector and waits until it reports it is ready.
 func (c *Collector) Start() {
 	c.t.Helper()
 	c.out = &syncBuffer{}
 	c.cmd = exec.Command(c.bin, "--config", c.config)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.Dir = c.Dir
+	c.cmd.Env = append(os.Environ(), c.Env...)
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
