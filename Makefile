@@ -6,7 +6,7 @@ OCB_VER  := v0.161.0
 OTELCOL  := $(BIN)/otelcol-llmfeedback
 SOURCES  := $(shell find . -name '*.go' -not -path './_build/*' -not -path './examples/*' -not -path './sdk/*') go.mod go.sum builder-config.yaml
 
-.PHONY: build run test generate clean fuzz flood
+.PHONY: build run test demo generate clean fuzz flood
 
 build: $(OTELCOL)
 
@@ -22,10 +22,19 @@ $(OTELCOL): $(OCB) $(SOURCES)
 run: build
 	$(OTELCOL) --config config.yaml
 
-# Unit, golden-file and lifecycle tests, then the end-to-end tests against the built collector.
+# Unit, golden-file and lifecycle tests, then the end-to-end tests against the
+# built collector; the same for the Go helper module (sdk/go) and the demo's.
 test: build
 	$(GO) vet ./...
+	cd sdk/go && $(GO) vet ./...
+	cd cmd/demo && $(GO) vet ./...
 	OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
+	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
+
+# The whole point on one screen: a simulated chat app sends spans and feedback
+# to the collector (config.yaml), then the enriched feedback is printed.
+demo: build
+	cd cmd/demo && $(GO) run . -collector $(OTELCOL) -config $(CURDIR)/config.yaml
 
 # Fuzz targets, FUZZTIME each (not in CI). Seed corpora live in testdata/fuzz.
 FUZZTIME ?= 2m
