@@ -51,13 +51,13 @@ func (m Matcher) has(s string) bool {
 	return false
 }
 
-// Is reports whether lr is feedback: its EventName, or else its attribute
+// Is reports whether lr is feedback: its EventName, or its attribute
 // event.name, otel.event.name or newrelic.event.type, is a configured name.
-// A record with an EventName is judged by it alone, so an ordinary named
-// event costs no attribute scan.
+// (An SDK may set a generic EventName and keep the feedback's type in an
+// attribute, as New Relic's newrelic.event.type does.)
 func (m Matcher) Is(lr plog.LogRecord) bool {
-	if n := lr.EventName(); n != "" {
-		return m.has(n)
+	if m.has(lr.EventName()) {
+		return true
 	}
 	found := false
 	lr.Attributes().Range(func(k string, v pcommon.Value) bool {

@@ -301,9 +301,9 @@ func TestMatcher(t *testing.T) {
 		{name: "EventName match second name", names: defaults, eventName: "gen_ai.evaluation.result", want: true},
 		{name: "EventName is case sensitive", names: defaults, eventName: "llmfeedbackmessage", want: false},
 		{
-			name: "EventName of another event wins over a matching attribute", names: defaults, eventName: "user.click",
-			attrs: []kv{{"event.name", "LlmFeedbackMessage"}, {"newrelic.event.type", "LlmFeedbackMessage"}},
-			want:  false,
+			name: "EventName of another event, a matching attribute", names: defaults, eventName: "user.click",
+			attrs: []kv{{"newrelic.event.type", "LlmFeedbackMessage"}},
+			want:  true,
 		},
 		{name: "attribute event.name", names: defaults, attrs: []kv{{"event.name", "LlmFeedbackMessage"}}, want: true},
 		{name: "attribute otel.event.name", names: defaults, attrs: []kv{{"otel.event.name", "gen_ai.evaluation.result"}}, want: true},
