@@ -74,12 +74,28 @@ type Collector struct {
 	client *http.Client
 }
 
+// Telemetry is a config fragment for the service section: the collector's
+// own metrics in Prometheus form on the Metrics port, for Scrape and Sum.
+// Use it as `{{template "telemetry" .}}` directly under `service:`.
+const Telemetry = `  telemetry:
+    metrics:
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {{.Metrics}}`
+
 // New writes the config (a text/template over Ports) into dir and returns a
 // collector ready to Start. dir is kept across restarts of the same collector.
 func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *Collector {
 	t.Helper()
 	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir, Extra: extra}
 	tmpl, err := template.New("config").Parse(configTemplate)
+	if err == nil {
+		_, err = tmpl.New("telemetry").Parse(Telemetry)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

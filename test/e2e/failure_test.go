@@ -95,14 +95,7 @@ exporters:
     sending_queue:
       enabled: false
 service:
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.Metrics}}
+{{template "telemetry" .}}
   pipelines:
     traces:
       receivers: [otlp]

@@ -41,17 +41,7 @@ exporters:
     path: {{.Dir}}/traces.jsonl
     flush_interval: 100ms
 service:
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.Metrics}}
+{{template "telemetry" .}}
   pipelines:
     traces:
       receivers: [otlp]

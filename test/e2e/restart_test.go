@@ -37,15 +37,7 @@ exporters:
     flush_interval: 100ms
 service:
   extensions: [file_storage/llm]
-  telemetry:
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {{.Metrics}}
+{{template "telemetry" .}}
   pipelines:
     traces:
       receivers: [otlp]
