@@ -15,17 +15,16 @@ const (
 	ReasonPendingOverrun = "overflow"
 )
 
-// traceEntry is one trace's completions, linked into the cache's recency list.
-// The list is intrusive (prev/next live in the entry) rather than
-// container/list: that saves an Element allocation and an interface box per
-// trace, about 70 bytes of a budget of a few hundred, and lets the TTL be
-// renewed in O(1) by moving the entry to the back.
+// traceEntry is one trace's completions, linked into the cache's recency
+// list (intrusive, see list.go), so renewing a TTL moves it to the back in O(1).
 type traceEntry struct {
+	link[traceEntry]
 	id          pcommon.TraceID
-	prev, next  *traceEntry
 	lastSeen    int64
 	completions []genai.Completion
 }
+
+func (e *traceEntry) links() *link[traceEntry] { return &e.link }
 
 // Cache keeps completion summaries by trace id. A trace's TTL counts from the
 // last completion seen in it; the list is ordered by that time, so expiry
@@ -35,7 +34,7 @@ type Cache struct {
 	maxTraces   int
 	maxPerTrace int
 	traces      map[pcommon.TraceID]*traceEntry
-	head, tail  *traceEntry // head is the least recently seen
+	recency     list[traceEntry, *traceEntry] // front: the least recently seen
 	completions int
 	// OnEvict is told how many completions a bound or the TTL removed, and why.
 	OnEvict func(reason string, n int)
@@ -64,15 +63,16 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
 	e, ok := c.traces[id]
 	if !ok {
 		if len(c.traces) >= c.maxTraces {
-			c.OnEvict(ReasonMaxTraces, len(c.head.completions))
-			c.remove(c.head)
+			oldest := c.recency.front()
+			c.OnEvict(ReasonMaxTraces, len(oldest.completions))
+			c.remove(oldest)
 		}
 		e = &traceEntry{id: id, completions: make([]genai.Completion, 0, 1)}
 		c.traces[id] = e
-		c.pushBack(e)
+		c.recency.pushBack(e)
 	} else {
-		c.unlink(e)
-		c.pushBack(e)
+		c.recency.remove(e)
+		c.recency.pushBack(e)
 	}
 	e.lastSeen = now
 	for i := range e.completions {
@@ -144,9 +144,9 @@ func pick(cs []genai.Completion, sel Selector) (genai.Completion, bool) {
 // completions went with them.
 func (c *Cache) Expire(now int64) int {
 	n := 0
-	for c.head != nil && now-c.head.lastSeen >= c.ttl {
-		n += len(c.head.completions)
-		c.remove(c.head)
+	for e := c.recency.front(); e != nil && now-e.lastSeen >= c.ttl; e = c.recency.front() {
+		n += len(e.completions)
+		c.remove(e)
 	}
 	if n > 0 {
 		c.OnEvict(ReasonExpired, n)
@@ -156,7 +156,7 @@ func (c *Cache) Expire(now int64) int {
 
 // Each calls f for every cached trace, oldest first, for snapshots.
 func (c *Cache) Each(f func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion)) {
-	for e := c.head; e != nil; e = e.next {
+	for e := c.recency.front(); e != nil; e = next[traceEntry](e) {
 		f(e.id, e.lastSeen, e.completions)
 	}
 }
@@ -173,31 +173,7 @@ func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completio
 }
 
 func (c *Cache) remove(e *traceEntry) {
-	c.unlink(e)
+	c.recency.remove(e)
 	delete(c.traces, e.id)
 	c.completions -= len(e.completions)
-}
-
-func (c *Cache) pushBack(e *traceEntry) {
-	e.prev, e.next = c.tail, nil
-	if c.tail != nil {
-		c.tail.next = e
-	} else {
-		c.head = e
-	}
-	c.tail = e
-}
-
-func (c *Cache) unlink(e *traceEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		c.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		c.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
 }

@@ -39,7 +39,7 @@ func checkCache(t *testing.T, c *Cache) {
 	t.Helper()
 	traces, completions := 0, 0
 	var prev *traceEntry
-	for e := c.head; e != nil; e = e.next {
+	for e := c.recency.front(); e != nil; e = e.next {
 		require.Same(t, prev, e.prev, "broken back link")
 		require.Same(t, e, c.traces[e.id], "list entry not in the map")
 		if prev != nil {
@@ -56,7 +56,7 @@ func checkCache(t *testing.T, c *Cache) {
 		completions += len(e.completions)
 		prev = e
 	}
-	require.Same(t, prev, c.tail)
+	require.Same(t, prev, c.recency.back())
 	require.Equal(t, traces, len(c.traces))
 	require.Equal(t, traces, c.Len())
 	require.Equal(t, completions, c.Completions())
@@ -490,7 +490,7 @@ func TestCacheConsistency(t *testing.T) {
 					_, _ = c.Lookup(tid(byte(r.IntN(16))), Selector{SpanID: sid(byte(r.IntN(6)))})
 				}
 				checkCache(t, c)
-				for e := c.head; e != nil; e = e.next {
+				for e := c.recency.front(); e != nil; e = e.next {
 					for _, cp := range e.completions {
 						require.True(t, added[e.id][cp.SpanID])
 					}

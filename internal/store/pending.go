@@ -14,20 +14,22 @@ type PendingRecord struct {
 	Data       []byte
 	// Seq is the record's key in a storage extension, 0 when not stored.
 	// Seq and Gone belong to the caller's storage glue and its lock.
-	Seq        uint64
-	Gone       bool
-	prev, next *PendingRecord
+	Seq  uint64
+	Gone bool
+	link[PendingRecord]
 }
+
+func (r *PendingRecord) links() *link[PendingRecord] { return &r.link }
 
 // Pending holds feedback by trace id until its completion comes or its
 // deadline passes. Deadlines are arrival plus one TTL, so the arrival-ordered
 // list is also deadline-ordered and expiry touches only what expires.
 // Not safe for concurrent use.
 type Pending struct {
-	max        int
-	byTrace    map[pcommon.TraceID][]*PendingRecord
-	head, tail *PendingRecord
-	n          int
+	max     int
+	byTrace map[pcommon.TraceID][]*PendingRecord
+	order   list[PendingRecord, *PendingRecord] // front: the earliest deadline
+	n       int
 }
 
 // NewPending returns an empty store that holds at most max records.
@@ -49,11 +51,11 @@ func (p *Pending) Add(r *PendingRecord) bool {
 		return false
 	}
 	p.byTrace[r.TraceID] = append(p.byTrace[r.TraceID], r)
-	at := p.tail
+	at := p.order.back()
 	for at != nil && at.Deadline > r.Deadline {
-		at = at.prev
+		at = prev[PendingRecord](at)
 	}
-	p.insertAfter(at, r)
+	p.order.insertAfter(at, r)
 	p.n++
 	return true
 }
@@ -78,15 +80,14 @@ func (p *Pending) Remove(r *PendingRecord) {
 	} else {
 		p.byTrace[r.TraceID] = rs
 	}
-	p.unlink(r)
+	p.order.remove(r)
 	p.n--
 }
 
 // Expire removes and returns the records whose deadline is at or before now.
 func (p *Pending) Expire(now int64) []*PendingRecord {
 	var out []*PendingRecord
-	for p.head != nil && p.head.Deadline <= now {
-		r := p.head
+	for r := p.order.front(); r != nil && r.Deadline <= now; r = p.order.front() {
 		p.Remove(r)
 		out = append(out, r)
 	}
@@ -96,44 +97,9 @@ func (p *Pending) Expire(now int64) []*PendingRecord {
 // Drain removes and returns every record, oldest first.
 func (p *Pending) Drain() []*PendingRecord {
 	out := make([]*PendingRecord, 0, p.n)
-	for p.head != nil {
-		r := p.head
+	for r := p.order.front(); r != nil; r = p.order.front() {
 		p.Remove(r)
 		out = append(out, r)
 	}
 	return out
-}
-
-func (p *Pending) insertAfter(at, r *PendingRecord) {
-	if at == nil {
-		r.prev, r.next = nil, p.head
-		if p.head != nil {
-			p.head.prev = r
-		} else {
-			p.tail = r
-		}
-		p.head = r
-		return
-	}
-	r.prev, r.next = at, at.next
-	if at.next != nil {
-		at.next.prev = r
-	} else {
-		p.tail = r
-	}
-	at.next = r
-}
-
-func (p *Pending) unlink(r *PendingRecord) {
-	if r.prev != nil {
-		r.prev.next = r.next
-	} else {
-		p.head = r.next
-	}
-	if r.next != nil {
-		r.next.prev = r.prev
-	} else {
-		p.tail = r.prev
-	}
-	r.prev, r.next = nil, nil
 }

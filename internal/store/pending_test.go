@@ -26,7 +26,7 @@ func checkPending(t *testing.T, p *Pending) {
 	n := 0
 	var prev *PendingRecord
 	inList := map[*PendingRecord]bool{}
-	for r := p.head; r != nil; r = r.next {
+	for r := p.order.front(); r != nil; r = r.next {
 		require.Same(t, prev, r.prev, "broken back link")
 		if prev != nil {
 			require.LessOrEqual(t, prev.Deadline, r.Deadline, "list not in deadline order")
@@ -35,7 +35,7 @@ func checkPending(t *testing.T, p *Pending) {
 		prev = r
 		n++
 	}
-	require.Same(t, prev, p.tail)
+	require.Same(t, prev, p.order.back())
 	require.Equal(t, n, p.Len())
 	indexed := 0
 	for id, rs := range p.byTrace {
@@ -209,8 +209,8 @@ func TestPendingDrain(t *testing.T) {
 	checkPending(t, p)
 	require.Zero(t, p.Len())
 	require.Empty(t, p.byTrace)
-	require.Nil(t, p.head)
-	require.Nil(t, p.tail)
+	require.Nil(t, p.order.front())
+	require.Nil(t, p.order.back())
 	require.False(t, p.Full())
 	for _, r := range got {
 		require.Nil(t, r.prev)
