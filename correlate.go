@@ -48,6 +48,32 @@ type correlator struct {
 	seen    *store.Seen
 	// cacheVersion counts cache changes, so an unchanged cache is not saved again.
 	cacheVersion uint64
+	// evicted counts what the bounds cut since the last recordEvictions.
+	evicted struct{ maxTraces, maxPerTrace int64 }
+}
+
+// completionsPool recycles the slice a batch's completions are gathered in.
+var completionsPool = sync.Pool{New: func() any { return new([]found) }}
+
+type found struct {
+	trace pcommon.TraceID
+	comp  genai.Completion
+}
+
+// takeEvictions returns and resets the eviction counts; call with c.mu held.
+func (c *correlator) takeEvictions() (maxTraces, maxPerTrace int64) {
+	maxTraces, maxPerTrace = c.evicted.maxTraces, c.evicted.maxPerTrace
+	c.evicted.maxTraces, c.evicted.maxPerTrace = 0, 0
+	return maxTraces, maxPerTrace
+}
+
+func (c *correlator) recordEvictions(maxTraces, maxPerTrace int64) {
+	if maxTraces > 0 {
+		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, maxTraces, c.tel.attr("reason", store.ReasonMaxTraces))
+	}
+	if maxPerTrace > 0 {
+		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, maxPerTrace, c.tel.attr("reason", store.ReasonMaxPerTrace))
+	}
 }
 
 func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() time.Time) *correlator {
@@ -65,9 +91,14 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
 		tel.add(tel.tb.ProcessorLlmFeedbackTruncated, int64(n), tel.attr("reason", reason))
 	}}
+	// Evictions happen under the lock, one completion at a time when the
+	// cache is full; they are counted here and recorded once per batch.
 	c.cache.OnEvict = func(reason string, n int) {
-		if reason != store.ReasonExpired {
-			tel.add(tel.tb.ProcessorLlmFeedbackCacheEvictions, int64(n), tel.attr("reason", reason))
+		switch reason {
+		case store.ReasonMaxTraces:
+			c.evicted.maxTraces += int64(n)
+		case store.ReasonMaxPerTrace:
+			c.evicted.maxPerTrace += int64(n)
 		}
 	}
 	c.seen.OnEvict = func(n int) {
@@ -80,11 +111,12 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 // observeTraces caches every completion in td and releases the feedback that
 // was waiting for them. It never changes td and keeps none of it.
 func (c *correlator) observeTraces(td ptrace.Traces) {
-	type found struct {
-		trace pcommon.TraceID
-		comp  genai.Completion
-	}
-	var completions []found // allocated only when a batch has a completion
+	var (
+		completions []found // from the pool only when a batch has a completion
+		pooled      *[]found
+		memo        genai.Memo
+		comp        genai.Completion
+	)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -93,7 +125,11 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				if comp, ok := genai.FromSpan(span, rs.Resource()); ok {
+				if genai.Read(span, rs.Resource(), &memo, &comp) {
+					if completions == nil {
+						pooled = completionsPool.Get().(*[]found)
+						completions = (*pooled)[:0]
+					}
 					completions = append(completions, found{span.TraceID(), comp})
 				}
 			}
@@ -127,11 +163,16 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 			c.pending.Remove(r)
 		}
 	}
+	maxTraces, maxPerTrace := c.takeEvictions()
 	c.mu.Unlock()
+	c.recordEvictions(maxTraces, maxPerTrace)
 	c.tel.add(c.tel.tb.ProcessorLlmFeedbackCompletionsSeen, int64(len(completions)))
 	if truncated > 0 {
 		c.tel.add(c.tel.tb.ProcessorLlmFeedbackTruncated, int64(truncated), c.tel.attr("reason", "completion_field"))
 	}
+	clear(completions) // drop the strings, so the pool keeps no cached data alive
+	*pooled = completions
+	completionsPool.Put(pooled)
 	if len(ready) > 0 {
 		c.emitter.enqueue(ready)
 	}

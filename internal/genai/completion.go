@@ -91,3 +91,44 @@ func (c *Completion) Input() (int64, bool) { return c.InputTokens, c.flags&flagI
 
 // Output returns the output (completion) token count and whether the span had one.
 func (c *Completion) Output() (int64, bool) { return c.OutputTokens, c.flags&flagOutputTokens != 0 }
+
+// Memo remembers the last few interned values of each low-cardinality
+// field. The spans of one batch share a handful of models, providers and
+// services, so comparing with a few strings replaces most of unique.Make's
+// hash-trie lookups. A Memo belongs to one call (it may point into that
+// call's pdata) and is not safe for concurrent use.
+type Memo struct {
+	last [numMemo][memoSize]struct {
+		s string
+		h unique.Handle[string]
+	}
+	next [numMemo]uint8
+}
+
+const (
+	mOperation = iota
+	mProvider
+	mRequestModel
+	mResponseModel
+	mServiceName
+	mFinishReasons
+	numMemo
+	memoSize = 8
+)
+
+func (m *Memo) intern(field int, s string) unique.Handle[string] {
+	if s == "" {
+		return unique.Handle[string]{}
+	}
+	slots := &m.last[field]
+	for i := range slots {
+		if slots[i].h != (unique.Handle[string]{}) && slots[i].s == s {
+			return slots[i].h
+		}
+	}
+	h := unique.Make(s)
+	i := m.next[field] % memoSize
+	slots[i].s, slots[i].h = s, h
+	m.next[field]++
+	return h
+}

@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// The naming generations, newest first. Within each field, a lower rank wins:
+// The fields of a completion. Within each field, a lower rank wins:
 // "first present wins" in the order of the reference table, whatever the order
 // of the attributes on the span.
 const (
@@ -48,15 +48,8 @@ func (s *scan) offer(f int, rank uint8, v pcommon.Value) {
 // length-then-compare search, so each attribute costs a few comparisons.
 func (s *scan) visit(k string, v pcommon.Value) bool {
 	switch k {
-	case "gen_ai.operation.name":
-		s.offer(fOperation, 0, v)
 	case "gen_ai.system":
-		s.offer(fSystem, 0, v)
 		s.offer(fProvider, 1, v)
-	case "llm.request.type":
-		s.offer(fRequestType, 0, v)
-	case "openinference.span.kind":
-		s.offer(fSpanKind, 0, v)
 	case "gen_ai.provider.name":
 		s.offer(fProvider, 0, v)
 	case "llm.vendor":
@@ -124,27 +117,65 @@ func isCompletionOp(op string) bool {
 	return false
 }
 
+// markers are the four attributes that say whether a span is an LLM call.
+// They are read first, in a pass that compares little more than key
+// lengths, so the ordinary span (no marker) costs about a plain read of its
+// attributes; only a completion is read again for its fields.
+type markers struct {
+	op, system, reqType, spanKind pcommon.Value
+	has                           uint8
+}
+
+const (
+	hasOp uint8 = 1 << iota
+	hasSystem
+	hasReqType
+	hasSpanKind
+)
+
+func (m *markers) visit(k string, v pcommon.Value) bool {
+	switch len(k) {
+	case len("gen_ai.operation.name"):
+		if k == "gen_ai.operation.name" {
+			m.op, m.has = v, m.has|hasOp
+		}
+	case len("gen_ai.system"):
+		if k == "gen_ai.system" {
+			m.system, m.has = v, m.has|hasSystem
+		}
+	case len("llm.request.type"):
+		if k == "llm.request.type" {
+			m.reqType, m.has = v, m.has|hasReqType
+		}
+	case len("openinference.span.kind"):
+		if k == "openinference.span.kind" {
+			m.spanKind, m.has = v, m.has|hasSpanKind
+		}
+	}
+	return true
+}
+
 // kind decides whether the span is a completion, by the first marker present:
 // gen_ai.operation.name, then gen_ai.system, then llm.request.type, then
 // openinference.span.kind. It returns the operation name to report ("" when
 // the generation does not name one).
-func (s *scan) kind() (op string, ok bool) {
+func (m *markers) kind() (op string, ok bool) {
 	switch {
-	case s[fOperation].set:
-		op = s[fOperation].v.AsString()
+	case m.has&hasOp != 0:
+		op = m.op.AsString()
 		return op, isCompletionOp(op)
-	case s[fSystem].set:
+	case m.has&hasSystem != 0:
 		return "", true
-	case s[fRequestType].set:
-		switch strings.ToLower(s[fRequestType].v.AsString()) {
+	case m.has&hasReqType != 0:
+		switch strings.ToLower(m.reqType.AsString()) {
 		case "chat":
 			return "chat", true
 		case "completion":
 			return "text_completion", true
 		}
 		return "", false
-	case s[fSpanKind].set:
-		return "", strings.EqualFold(s[fSpanKind].v.AsString(), "LLM")
+	case m.has&hasSpanKind != 0:
+		return "", strings.EqualFold(m.spanKind.AsString(), "LLM")
 	}
 	return "", false
 }
@@ -152,20 +183,50 @@ func (s *scan) kind() (op string, ok bool) {
 // IsCompletion reports whether the span is an LLM completion, in one pass over
 // its attributes and without allocating.
 func IsCompletion(span ptrace.Span) bool {
-	var s scan
-	span.Attributes().Range(s.visit)
-	_, ok := s.kind()
+	var m markers
+	span.Attributes().Range(m.visit)
+	_, ok := m.kind()
 	return ok
 }
 
 // FromSpan returns the completion summary of span, or false when the span is
 // not an LLM completion. res is the span's resource, read for service.name.
-func FromSpan(span ptrace.Span, res pcommon.Resource) (Completion, bool) {
-	var s scan
-	span.Attributes().Range(s.visit)
-	op, ok := s.kind()
+// memo, which may be nil, remembers interned strings across the spans of one
+// batch.
+func FromSpan(span ptrace.Span, res pcommon.Resource, memo *Memo) (Completion, bool) {
+	var c Completion
+	ok := Read(span, res, memo, &c)
+	return c, ok
+}
+
+// Read is FromSpan without the copy: it fills *out only when span is a
+// completion, so the ordinary span costs one pass over its attributes and
+// nothing else.
+func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) bool {
+	var m markers
+	attrs := span.Attributes()
+	// A literal, not the method value m.visit: the compiler inlines it into
+	// Range's loop, which makes the pass nearly as cheap as a bare read.
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		switch len(k) {
+		case len("gen_ai.operation.name"), len("gen_ai.system"), len("llm.request.type"), len("openinference.span.kind"):
+			m.visit(k, v)
+		}
+		return true
+	})
+	op, ok := m.kind()
 	if !ok {
-		return Completion{}, false
+		return false
+	}
+	*out = read(span, res, memo, attrs, op)
+	return true
+}
+
+func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map, op string) Completion {
+	var s scan
+	attrs.Range(s.visit)
+	if memo == nil {
+		memo = &Memo{}
 	}
 	c := Completion{SpanID: span.SpanID()}
 	start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
@@ -182,16 +243,16 @@ func FromSpan(span ptrace.Span, res pcommon.Resource) (Completion, bool) {
 		cut = cut || t
 		return v
 	}
-	c.operation = intern(clampedOrEmpty(op, &cut))
-	c.provider = intern(str(fProvider))
-	c.requestModel = intern(str(fRequestModel))
-	c.responseModel = intern(str(fResponseModel))
+	c.operation = memo.intern(mOperation, clampedOrEmpty(op, &cut))
+	c.provider = memo.intern(mProvider, str(fProvider))
+	c.requestModel = memo.intern(mRequestModel, str(fRequestModel))
+	c.responseModel = memo.intern(mResponseModel, str(fResponseModel))
 	if v, ok := res.Attributes().Get("service.name"); ok {
-		c.serviceName = intern(clampedOrEmpty(v.AsString(), &cut))
+		c.serviceName = memo.intern(mServiceName, clampedOrEmpty(v.AsString(), &cut))
 	}
 	c.ResponseID = strings.Clone(str(fResponseID))
 	c.ConversationID = strings.Clone(str(fConversation))
-	c.finishReasons = intern(finishReasons(s[fFinish], &cut))
+	c.finishReasons = memo.intern(mFinishReasons, finishReasons(s[fFinish], &cut))
 	if n, ok := s.count(fInput); ok {
 		c.InputTokens, c.flags = n, c.flags|flagInputTokens
 	}
@@ -204,7 +265,7 @@ func FromSpan(span ptrace.Span, res pcommon.Resource) (Completion, bool) {
 	if cut {
 		c.flags |= flagTruncated
 	}
-	return c, true
+	return c
 }
 
 func clampedOrEmpty(v string, cut *bool) string {

@@ -715,7 +715,7 @@ func TestFromSpan(t *testing.T) {
 			// The attribute order must not matter: run each row both ways.
 			for _, reverse := range []bool{false, true} {
 				span, res := tc.span.build(t, reverse)
-				c, ok := FromSpan(span, res)
+				c, ok := FromSpan(span, res, nil)
 				require.Equal(t, tc.ok, ok, "FromSpan ok (reversed=%v)", reverse)
 				require.Equal(t, tc.ok, IsCompletion(span), "IsCompletion must agree with FromSpan (reversed=%v)", reverse)
 				if !ok {
@@ -738,7 +738,7 @@ func TestFromSpanCopiesOut(t *testing.T) {
 		{"gen_ai.response.id", "resp-1"},
 		{"gen_ai.conversation.id", "conv-1"},
 	}}.build(t, false)
-	c, ok := FromSpan(span, res)
+	c, ok := FromSpan(span, res, nil)
 	require.True(t, ok)
 	span.Attributes().PutStr("gen_ai.request.model", "changed")
 	span.Attributes().PutStr("gen_ai.response.id", "changed")
@@ -919,7 +919,7 @@ func FuzzFromSpan(f *testing.F) {
 			attrs.PutDouble(fuzzKeys[int(pick/3)%len(fuzzKeys)], float64(n)/3)
 		}
 
-		c, ok := FromSpan(span, rs.Resource())
+		c, ok := FromSpan(span, rs.Resource(), nil)
 		require.Equal(t, ok, IsCompletion(span), "IsCompletion must agree with FromSpan")
 		if !ok {
 			return

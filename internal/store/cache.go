@@ -22,6 +22,9 @@ type traceEntry struct {
 	id          pcommon.TraceID
 	lastSeen    int64
 	completions []genai.Completion
+	// one backs completions while the trace has a single completion, as
+	// most do: entry and completion are one allocation instead of two.
+	one [1]genai.Completion
 }
 
 func (e *traceEntry) links() *link[traceEntry] { return &e.link }
@@ -67,7 +70,8 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
 			c.OnEvict(ReasonMaxTraces, len(oldest.completions))
 			c.remove(oldest)
 		}
-		e = &traceEntry{id: id, completions: make([]genai.Completion, 0, 1)}
+		e = &traceEntry{id: id}
+		e.completions = e.one[:0]
 		c.traces[id] = e
 		c.recency.pushBack(e)
 	} else {
