@@ -122,7 +122,7 @@ func (m *Memo) intern(field int, s string) unique.Handle[string] {
 	}
 	slots := &m.last[field]
 	for i := range slots {
-		if slots[i].h != (unique.Handle[string]{}) && slots[i].s == s {
+		if len(slots[i].s) == len(s) && slots[i].s == s && slots[i].h != (unique.Handle[string]{}) {
 			return slots[i].h
 		}
 	}
