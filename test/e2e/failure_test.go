@@ -176,4 +176,7 @@ func TestExporterFailureThenRecovery(t *testing.T) {
 	for _, id := range append(parkedIDs, directIDs...) {
 		assert.Contains(t, b.received(), id)
 	}
+	assert.Contains(t, c.Output(), "next consumer refused held-back feedback; retrying",
+		"the held-back feedback went through llm_feedback's own retries")
+	assert.Zero(t, c.Sum("otelcol_processor_llm_feedback_emit_failures"), "none given up")
 }
