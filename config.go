@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -129,6 +130,10 @@ func (cfg *Config) Validate() error {
 	positiveDur("cache::ttl", cfg.Cache.TTL)
 	positiveInt("cache::max_traces", cfg.Cache.MaxTraces)
 	positiveInt("cache::max_completions_per_trace", cfg.Cache.MaxCompletionsPerTrace)
+	// The cache links its entries by 32-bit index.
+	if n := int64(cfg.Cache.MaxTraces) * int64(cfg.Cache.MaxCompletionsPerTrace); n > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("cache::max_traces times cache::max_completions_per_trace must be at most %d, got %d", math.MaxInt32, n))
+	}
 	positiveDur("pending::ttl", cfg.Pending.TTL)
 	positiveInt("pending::max_records", cfg.Pending.MaxRecords)
 	positiveDur("pending::retry_grace", cfg.Pending.RetryGrace)

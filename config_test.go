@@ -82,6 +82,7 @@ func TestValidateOtherKeys(t *testing.T) {
 	cfg.Pending.RetryGrace = 0
 	cfg.StorageFlushInterval = -time.Second
 	cfg.MaxAttributeLength = 0
+	cfg.Cache.MaxTraces = 1 << 30
 	err := cfg.Validate()
 	for _, want := range []string{
 		"feedback::event_names[1] must not be empty",
@@ -91,6 +92,7 @@ func TestValidateOtherKeys(t *testing.T) {
 		"pending::retry_grace must be a positive duration, got 0s",
 		"storage_flush_interval must be a positive duration, got -1s",
 		"max_attribute_length must be a positive integer, got 0",
+		"cache::max_traces times cache::max_completions_per_trace must be at most 2147483647, got 17179869184",
 	} {
 		require.ErrorContains(t, err, want)
 	}

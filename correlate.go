@@ -148,6 +148,11 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 			truncated++
 		}
 		c.cache.Add(f.trace, f.comp, now)
+	}
+	// Held feedback is joined only once the whole batch is cached, so that
+	// feedback naming just the trace gets the completion that ended last, as
+	// it would have had it come after the spans.
+	for _, f := range completions {
 		waiting := c.pending.ForTrace(f.trace)
 		if len(waiting) == 0 {
 			continue

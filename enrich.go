@@ -145,6 +145,13 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 	lr.SetTraceID(f.TraceID)
 	lr.SetSpanID(c.SpanID)
 	attrs := lr.Attributes()
+	// Room for the metadata flattened and the ~20 attributes written below,
+	// so the slice grows once rather than doubling twice.
+	grow := 20
+	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
+		grow += md.Map().Len()
+	}
+	attrs.EnsureCapacity(attrs.Len() + grow)
 	// The metadata must not shadow the completion's fields: flatten first.
 	e.base(lr, f, correlationMatched)
 	attrs.PutStr(feedback.AttrSpanID, c.SpanID.String())

@@ -109,13 +109,23 @@ func (p *logsProcessor) route(ld plog.Logs) {
 	})
 }
 
+// hasFeedback is on the path of every log batch: plain loops, no callback,
+// so a batch without feedback costs little more than reading its records.
 func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
-	found := false
-	p.eachRecord(ld, func(lr plog.LogRecord) bool {
-		found = p.c.matcher.Is(lr)
-		return !found
-	})
-	return found
+	m := &p.c.matcher
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if m.Is(lrs.At(k)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // eachRecord calls f for every record until f returns false.

@@ -61,6 +61,10 @@ func (m Matcher) Is(lr plog.LogRecord) bool {
 	}
 	found := false
 	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+		// The length first: it rules out almost every key without reading it.
+		if n := len(k); n != len("event.name") && n != len("otel.event.name") && n != len("newrelic.event.type") {
+			return true
+		}
 		switch k {
 		case "event.name", "otel.event.name", "newrelic.event.type":
 			if v.Type() == pcommon.ValueTypeStr && m.has(v.Str()) {

@@ -15,19 +15,47 @@ const (
 	ReasonPendingOverrun = "overflow"
 )
 
-// traceEntry is one trace's completions, linked into the cache's recency
-// list (intrusive, see list.go), so renewing a TTL moves it to the back in O(1).
+// The cache is laid out for the garbage collector, which a full cache
+// otherwise keeps busy: with a map of pointers to one object per trace,
+// each holding a dozen pointers and pointing to two id strings, every GC
+// cycle visited three or four scattered objects per trace, and at 100,000
+// traces that took a fifth of a busy collector's CPU. Here traces and
+// completions live in two slices, linked by index; the map holds indexes,
+// so it has no pointers; and the per-call ids (response and conversation)
+// are copied inline. A GC cycle scans two arrays from end to end, and the
+// only pointers in them are interned-string handles to a few shared strings.
+
+// none marks the end of an index-linked list.
+const none int32 = -1
+
+// traceEntry is one trace, linked into the recency list by index.
 type traceEntry struct {
-	link[traceEntry]
-	id          pcommon.TraceID
-	lastSeen    int64
-	completions []genai.Completion
-	// one backs completions while the trace has a single completion, as
-	// most do: entry and completion are one allocation instead of two.
-	one [1]genai.Completion
+	id         pcommon.TraceID
+	lastSeen   int64
+	prev, next int32 // recency list
+	first      int32 // the trace's completions in Cache.comps, linked by next
+	n          int32
 }
 
-func (e *traceEntry) links() *link[traceEntry] { return &e.link }
+// maxInlineID is how long a response or conversation id may be to be kept
+// inline: OpenAI's chatcmpl- ids (38 bytes), Anthropic's msg_ ids and UUIDs
+// fit. Longer ones are kept in Cache.long.
+const maxInlineID = 39
+
+type inlineID struct {
+	n uint8 // length; spilled when the id is longer than maxInlineID
+	b [maxInlineID]byte
+}
+
+const spilled = 255
+
+// stored is a cached completion: the summary without its two id strings,
+// which are held inline.
+type stored struct {
+	comp       genai.Completion // ResponseID and ConversationID empty
+	resp, conv inlineID
+	next       int32
+}
 
 // Cache keeps completion summaries by trace id. A trace's TTL counts from the
 // last completion seen in it; the list is ordered by that time, so expiry
@@ -36,9 +64,15 @@ type Cache struct {
 	ttl         int64
 	maxTraces   int
 	maxPerTrace int
-	traces      map[pcommon.TraceID]*traceEntry
-	recency     list[traceEntry, *traceEntry] // front: the least recently seen
+	traces      map[pcommon.TraceID]int32 // index in entries
+	entries     []traceEntry
+	comps       []stored
+	freeEntries []int32
+	freeComps   []int32
+	head, tail  int32 // head is the least recently seen
 	completions int
+	// long holds, by index in comps, ids too long to be inline (rare).
+	long map[int32][2]string
 	// OnEvict is told how many completions a bound or the TTL removed, and why.
 	OnEvict func(reason string, n int)
 }
@@ -49,7 +83,10 @@ func NewCache(ttl int64, maxTraces, maxPerTrace int) *Cache {
 		ttl:         ttl,
 		maxTraces:   maxTraces,
 		maxPerTrace: maxPerTrace,
-		traces:      make(map[pcommon.TraceID]*traceEntry),
+		traces:      make(map[pcommon.TraceID]int32),
+		head:        none,
+		tail:        none,
+		long:        map[int32][2]string{},
 		OnEvict:     func(string, int) {},
 	}
 }
@@ -63,46 +100,63 @@ func (c *Cache) Completions() int { return c.completions }
 // Add caches comp under trace id and renews the trace's TTL. A completion with
 // a span id already cached replaces it (a re-sent span is not a second one).
 func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
-	e, ok := c.traces[id]
+	ei, ok := c.traces[id]
 	if !ok {
 		if len(c.traces) >= c.maxTraces {
-			oldest := c.recency.front()
-			c.OnEvict(ReasonMaxTraces, len(oldest.completions))
-			c.remove(oldest)
+			c.OnEvict(ReasonMaxTraces, int(c.entries[c.head].n))
+			c.remove(c.head)
 		}
-		e = &traceEntry{id: id}
-		e.completions = e.one[:0]
-		c.traces[id] = e
-		c.recency.pushBack(e)
+		ei = c.newEntry()
+		c.entries[ei] = traceEntry{id: id, first: none}
+		c.traces[id] = ei
+		c.pushBack(ei)
 	} else {
-		c.recency.remove(e)
-		c.recency.pushBack(e)
+		c.unlink(ei)
+		c.pushBack(ei)
 	}
+	e := &c.entries[ei]
 	e.lastSeen = now
-	for i := range e.completions {
-		if e.completions[i].SpanID == comp.SpanID {
-			e.completions[i] = comp
+	last, oldest, oldestPrev := none, none, none
+	for i, prev := e.first, none; i != none; prev, i = i, c.comps[i].next {
+		if c.comps[i].comp.SpanID == comp.SpanID {
+			c.release(i)
+			c.pack(i, comp)
 			return
 		}
+		if oldest == none || c.comps[i].comp.EndUnixNano < c.comps[oldest].comp.EndUnixNano {
+			oldest, oldestPrev = i, prev
+		}
+		last = i
 	}
-	if len(e.completions) >= c.maxPerTrace {
+	if int(e.n) >= c.maxPerTrace {
 		// Keep the latest: drop the one that ended first. Spans arrive out of
 		// order, so that may be comp itself.
-		oldest := 0
-		for i := range e.completions {
-			if e.completions[i].EndUnixNano < e.completions[oldest].EndUnixNano {
-				oldest = i
-			}
-		}
-		if comp.EndUnixNano < e.completions[oldest].EndUnixNano {
-			c.OnEvict(ReasonMaxPerTrace, 1)
+		c.OnEvict(ReasonMaxPerTrace, 1)
+		if comp.EndUnixNano < c.comps[oldest].comp.EndUnixNano {
 			return
 		}
-		e.completions = append(e.completions[:oldest], e.completions[oldest+1:]...)
+		next := c.comps[oldest].next
+		if oldestPrev == none {
+			e.first = next
+		} else {
+			c.comps[oldestPrev].next = next
+		}
+		if last == oldest {
+			last = oldestPrev
+		}
+		c.freeComp(oldest)
+		e.n--
 		c.completions--
-		c.OnEvict(ReasonMaxPerTrace, 1)
 	}
-	e.completions = append(e.completions, comp)
+	ci := c.newComp()
+	c.pack(ci, comp)
+	c.comps[ci].next = none
+	if last == none {
+		e.first = ci
+	} else {
+		c.comps[last].next = ci
+	}
+	e.n++
 	c.completions++
 }
 
@@ -115,42 +169,39 @@ type Selector struct {
 
 // Lookup returns the completion of trace id that sel picks.
 func (c *Cache) Lookup(id pcommon.TraceID, sel Selector) (genai.Completion, bool) {
-	e, ok := c.traces[id]
+	ei, ok := c.traces[id]
 	if !ok {
 		return genai.Completion{}, false
 	}
-	return pick(e.completions, sel)
-}
-
-func pick(cs []genai.Completion, sel Selector) (genai.Completion, bool) {
-	best := -1
-	for i := range cs {
+	best := none
+	for i := c.entries[ei].first; i != none; i = c.comps[i].next {
+		s := &c.comps[i]
 		switch {
 		case !sel.SpanID.IsEmpty():
-			if cs[i].SpanID == sel.SpanID {
-				return cs[i], true
+			if s.comp.SpanID == sel.SpanID {
+				return c.unpack(i), true
 			}
 		case sel.ResponseID != "":
-			if cs[i].ResponseID == sel.ResponseID {
-				return cs[i], true
+			if c.responseID(i) == sel.ResponseID {
+				return c.unpack(i), true
 			}
-		case best < 0 || cs[i].EndUnixNano >= cs[best].EndUnixNano:
+		case best == none || s.comp.EndUnixNano >= c.comps[best].comp.EndUnixNano:
 			best = i
 		}
 	}
-	if best < 0 {
+	if best == none {
 		return genai.Completion{}, false
 	}
-	return cs[best], true
+	return c.unpack(best), true
 }
 
 // Expire removes the traces whose TTL ran out by now and returns how many
 // completions went with them.
 func (c *Cache) Expire(now int64) int {
 	n := 0
-	for e := c.recency.front(); e != nil && now-e.lastSeen >= c.ttl; e = c.recency.front() {
-		n += len(e.completions)
-		c.remove(e)
+	for c.head != none && now-c.entries[c.head].lastSeen >= c.ttl {
+		n += int(c.entries[c.head].n)
+		c.remove(c.head)
 	}
 	if n > 0 {
 		c.OnEvict(ReasonExpired, n)
@@ -160,8 +211,14 @@ func (c *Cache) Expire(now int64) int {
 
 // Each calls f for every cached trace, oldest first, for snapshots.
 func (c *Cache) Each(f func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion)) {
-	for e := c.recency.front(); e != nil; e = next[traceEntry](e) {
-		f(e.id, e.lastSeen, e.completions)
+	var cs []genai.Completion
+	for ei := c.head; ei != none; ei = c.entries[ei].next {
+		e := &c.entries[ei]
+		cs = cs[:0]
+		for i := e.first; i != none; i = c.comps[i].next {
+			cs = append(cs, c.unpack(i))
+		}
+		f(e.id, e.lastSeen, cs)
 	}
 }
 
@@ -176,8 +233,125 @@ func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completio
 	}
 }
 
-func (c *Cache) remove(e *traceEntry) {
-	c.recency.remove(e)
+// pack stores comp at comps[i], its ids inline when they fit; the link is
+// left as it was.
+func (c *Cache) pack(i int32, comp genai.Completion) {
+	s := &c.comps[i]
+	resp, conv := comp.ResponseID, comp.ConversationID
+	comp.ResponseID, comp.ConversationID = "", ""
+	s.comp = comp
+	okResp, okConv := s.resp.set(resp), s.conv.set(conv)
+	if !okResp || !okConv {
+		c.long[i] = [2]string{resp, conv}
+	}
+}
+
+func (id *inlineID) set(s string) bool {
+	if len(s) > maxInlineID {
+		id.n = spilled
+		return false
+	}
+	id.n = uint8(copy(id.b[:], s))
+	return true
+}
+
+// unpack returns the completion at comps[i] with its ids as strings.
+func (c *Cache) unpack(i int32) genai.Completion {
+	s := &c.comps[i]
+	comp := s.comp
+	if s.resp.n == spilled || s.conv.n == spilled {
+		long := c.long[i]
+		comp.ResponseID, comp.ConversationID = long[0], long[1]
+	}
+	if s.resp.n != spilled {
+		comp.ResponseID = string(s.resp.b[:s.resp.n])
+	}
+	if s.conv.n != spilled {
+		comp.ConversationID = string(s.conv.b[:s.conv.n])
+	}
+	return comp
+}
+
+// responseID compares without building the string (the compiler sees the
+// conversion is only compared).
+func (c *Cache) responseID(i int32) string {
+	s := &c.comps[i]
+	if s.resp.n == spilled {
+		return c.long[i][0]
+	}
+	return string(s.resp.b[:s.resp.n])
+}
+
+// release forgets what comps[i] kept outside itself.
+func (c *Cache) release(i int32) {
+	if s := &c.comps[i]; s.resp.n == spilled || s.conv.n == spilled {
+		delete(c.long, i)
+	}
+}
+
+func (c *Cache) newEntry() int32 {
+	if n := len(c.freeEntries); n > 0 {
+		i := c.freeEntries[n-1]
+		c.freeEntries = c.freeEntries[:n-1]
+		return i
+	}
+	c.entries = append(c.entries, traceEntry{})
+	return int32(len(c.entries) - 1)
+}
+
+func (c *Cache) newComp() int32 {
+	if n := len(c.freeComps); n > 0 {
+		i := c.freeComps[n-1]
+		c.freeComps = c.freeComps[:n-1]
+		return i
+	}
+	c.comps = append(c.comps, stored{})
+	return int32(len(c.comps) - 1)
+}
+
+// freeComp clears comps[i], dropping its handles, and makes it reusable.
+func (c *Cache) freeComp(i int32) {
+	c.release(i)
+	c.comps[i] = stored{}
+	c.freeComps = append(c.freeComps, i)
+}
+
+func (c *Cache) remove(ei int32) {
+	e := &c.entries[ei]
+	for i := e.first; i != none; {
+		next := c.comps[i].next
+		c.freeComp(i)
+		i = next
+	}
+	c.completions -= int(e.n)
+	c.unlink(ei)
 	delete(c.traces, e.id)
-	c.completions -= len(e.completions)
+	c.entries[ei] = traceEntry{}
+	c.freeEntries = append(c.freeEntries, ei)
+}
+
+func (c *Cache) pushBack(ei int32) {
+	e := &c.entries[ei]
+	e.prev, e.next = c.tail, none
+	if c.tail != none {
+		c.entries[c.tail].next = ei
+	} else {
+		c.head = ei
+	}
+	c.tail = ei
+}
+
+func (c *Cache) unlink(ei int32) {
+	e := &c.entries[ei]
+	if e.prev != none {
+		c.entries[e.prev].next = e.next
+	} else {
+		c.head = e.next
+	}
+	if e.next != none {
+		c.entries[e.next].prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev, e.next = none, none
 }

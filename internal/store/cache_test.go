@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,39 +39,46 @@ func recordEvictions(c *Cache) *[]eviction {
 func checkCache(t *testing.T, c *Cache) {
 	t.Helper()
 	traces, completions := 0, 0
-	var prev *traceEntry
-	for e := c.recency.front(); e != nil; e = e.next {
-		require.Same(t, prev, e.prev, "broken back link")
-		require.Same(t, e, c.traces[e.id], "list entry not in the map")
-		if prev != nil {
-			require.LessOrEqual(t, prev.lastSeen, e.lastSeen, "list not ordered by lastSeen")
+	prev := none
+	for ei := c.head; ei != none; ei = c.entries[ei].next {
+		e := &c.entries[ei]
+		require.Equal(t, prev, e.prev, "broken back link")
+		require.Equal(t, ei, c.traces[e.id], "list entry not in the map")
+		if prev != none {
+			require.LessOrEqual(t, c.entries[prev].lastSeen, e.lastSeen, "list not ordered by lastSeen")
 		}
-		require.NotEmpty(t, e.completions, "empty trace kept")
-		require.LessOrEqual(t, len(e.completions), c.maxPerTrace)
+		require.NotEqual(t, none, e.first, "empty trace kept")
+		n := 0
 		spans := map[pcommon.SpanID]bool{}
-		for _, cp := range e.completions {
+		for i := e.first; i != none; i = c.comps[i].next {
+			cp := c.comps[i].comp
 			require.False(t, spans[cp.SpanID], "span id cached twice in one trace")
 			spans[cp.SpanID] = true
+			n++
 		}
+		require.Equal(t, int(e.n), n, "completion count")
+		require.LessOrEqual(t, n, c.maxPerTrace)
 		traces++
-		completions += len(e.completions)
-		prev = e
+		completions += n
+		prev = ei
 	}
-	require.Same(t, prev, c.recency.back())
+	require.Equal(t, prev, c.tail)
 	require.Equal(t, traces, len(c.traces))
 	require.Equal(t, traces, c.Len())
 	require.Equal(t, completions, c.Completions())
 	require.LessOrEqual(t, c.Len(), c.maxTraces)
+	require.Equal(t, len(c.entries), traces+len(c.freeEntries), "entries leaked")
+	require.Equal(t, len(c.comps), completions+len(c.freeComps), "completions leaked")
 }
 
 func lookupSpans(c *Cache, id pcommon.TraceID) []byte {
-	e, ok := c.traces[id]
+	ei, ok := c.traces[id]
 	if !ok {
 		return nil
 	}
 	var out []byte
-	for _, cp := range e.completions {
-		out = append(out, cp.SpanID[7])
+	for i := c.entries[ei].first; i != none; i = c.comps[i].next {
+		out = append(out, c.comps[i].comp.SpanID[7])
 	}
 	slices.Sort(out)
 	return out
@@ -490,9 +498,10 @@ func TestCacheConsistency(t *testing.T) {
 					_, _ = c.Lookup(tid(byte(r.IntN(16))), Selector{SpanID: sid(byte(r.IntN(6)))})
 				}
 				checkCache(t, c)
-				for e := c.recency.front(); e != nil; e = e.next {
-					for _, cp := range e.completions {
-						require.True(t, added[e.id][cp.SpanID])
+				for ei := c.head; ei != none; ei = c.entries[ei].next {
+					e := &c.entries[ei]
+					for j := e.first; j != none; j = c.comps[j].next {
+						require.True(t, added[e.id][c.comps[j].comp.SpanID])
 					}
 				}
 			}
@@ -503,4 +512,29 @@ func TestCacheConsistency(t *testing.T) {
 			require.Positive(t, evicted)
 		})
 	}
+}
+
+// Ids too long to be kept inline come back whole, and select.
+func TestCacheLongIDs(t *testing.T) {
+	c := NewCache(100, 10, 4)
+	long := strings.Repeat("r", 200)
+	short := "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
+	a := comp(1, 10, long)
+	a.ConversationID = "d60ac8ae-aa1f-4911-9ad7-f14a2e4f4078"
+	b := comp(2, 5, short)
+	b.ConversationID = strings.Repeat("c", 100)
+	c.Add(tid(1), a, 0)
+	c.Add(tid(1), b, 0)
+	got, ok := c.Lookup(tid(1), Selector{ResponseID: long})
+	require.True(t, ok)
+	require.Equal(t, a, got)
+	got, ok = c.Lookup(tid(1), Selector{ResponseID: short})
+	require.True(t, ok)
+	require.Equal(t, b, got)
+	require.Len(t, c.long, 2)
+	c.Add(tid(1), comp(2, 6, "short"), 0) // replaces b: its long id goes
+	require.Len(t, c.long, 1)
+	c.Expire(100)
+	require.Empty(t, c.long)
+	checkCache(t, c)
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"os"
+	"slices"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// feedbackCheck counts what came out of the collector against what was sent.
+type feedbackCheck struct {
+	with      bool
+	sent      int
+	once      int // sent ids that came out exactly once
+	joined    int // of those, joined to the right completion (with llm_feedback)
+	dup       int // sent ids that came out more than once
+	missing   int // sent ids that never came out
+	notJoined int // came out once, but not matched to a completion of its trace
+	stray     int // records out that we did not send
+	// Joined, but not to the completion of the trace that ended last, which
+	// feedback naming only the trace should get; by [after, before].
+	notLatest [2]int
+	sentWhen  [2]int
+}
+
+// checkFeedback reads the file exporter's JSON lines. With llm_feedback every
+// record must be an LlmFeedbackMessage with llm.feedback.correlation=matched
+// and the trace and span ids of the completion it was sent about; without
+// it, the record as sent.
+func checkFeedback(path string, sent map[string]sentFeedback, with bool) (feedbackCheck, error) {
+	chk := feedbackCheck{with: with, sent: len(sent)}
+	seen := map[string]int{}
+	good := map[string]bool{}
+	latest := map[string]bool{}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		chk.missing = len(sent)
+		return chk, nil
+	}
+	if err != nil {
+		return chk, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var u plog.JSONUnmarshaler
+	for sc.Scan() {
+		ld, err := u.UnmarshalLogs(sc.Bytes())
+		if err != nil {
+			break // the exporter is mid-write; the caller reads again
+		}
+		feedbackRecords(ld, func(lr plog.LogRecord) {
+			idv, ok := lr.Attributes().Get("id")
+			want, known := sent[idv.AsString()]
+			if !ok || !known {
+				chk.stray++
+				return
+			}
+			id := idv.AsString()
+			seen[id]++
+			if !with {
+				good[id] = true
+				return
+			}
+			corr, _ := lr.Attributes().Get("llm.feedback.correlation")
+			span, _ := lr.Attributes().Get("span_id")
+			sid := lr.SpanID()
+			good[id] = lr.EventName() == "LlmFeedbackMessage" && corr.Str() == "matched" &&
+				lr.TraceID() == want.trace && span.Str() == hex.EncodeToString(sid[:]) &&
+				(sid == want.span || slices.Contains(want.others, sid))
+			latest[id] = sid == want.span
+		})
+	}
+	for id := range sent {
+		switch n := seen[id]; {
+		case n == 0:
+			chk.missing++
+		case n > 1:
+			chk.dup++
+		default:
+			chk.once++
+			if !with {
+				break
+			}
+			if good[id] {
+				chk.joined++
+			} else {
+				chk.notJoined++
+			}
+			when := 0
+			if sent[id].before {
+				when = 1
+			}
+			chk.sentWhen[when]++
+			if good[id] && !latest[id] {
+				chk.notLatest[when]++
+			}
+		}
+	}
+	return chk, sc.Err()
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/benchdata"
+)
+
+// sentFeedback is what a feedback record must come out joined to.
+type sentFeedback struct {
+	trace pcommon.TraceID
+	// span is the completion that ended last in the trace: the one the
+	// processor picks for feedback that names only the trace. others are
+	// the trace's other completions.
+	span   pcommon.SpanID
+	others []pcommon.SpanID
+	before bool // sent before the batch holding the span
+}
+
+type result struct {
+	spansPerSec float64
+	spanMetric  string
+	measured    time.Duration
+	spansAcked  int64 // all spans the collector acknowledged, warmup included
+	spansOut    float64
+	cpuBusy     float64 // collector CPU seconds per second over the measured window
+	selfBusy    float64 // the load generator's, likewise
+	peakRSS     int64
+	sendErrors  int64
+	fb          feedbackCheck
+}
+
+func (r result) ok() bool {
+	if r.fb.sent == 0 || r.fb.once != r.fb.sent || r.fb.dup != 0 || r.fb.stray != 0 {
+		return false
+	}
+	return !r.fb.with || r.fb.joined == r.fb.sent
+}
+
+func (r result) print(mode string) {
+	log.Printf("%-7s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), peak RSS %.1f MiB, send errors %d",
+		mode, r.spansPerSec, r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, float64(r.peakRSS)/(1<<20), r.sendErrors)
+	log.Printf("%-7s CPU: collector %.2f cores (%.0f spans per CPU-second), load generator %.2f cores",
+		mode, r.cpuBusy, r.spansPerSec/max(r.cpuBusy, 1e-9), r.selfBusy)
+	log.Printf("%-7s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d",
+		mode, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray)
+	if r.fb.with {
+		log.Printf("%-7s joined to a completion of its trace other than the one that ended last: %d of %d sent before their span, %d of %d sent after",
+			mode, r.fb.notLatest[1], r.fb.sentWhen[1], r.fb.notLatest[0], r.fb.sentWhen[0])
+	}
+}
+
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int {
+		switch {
+		case a.spansPerSec < b.spansPerSec:
+			return -1
+		case a.spansPerSec > b.spansPerSec:
+			return 1
+		}
+		return 0
+	})
+	m := s[len(s)/2]
+	for _, r := range rs {
+		m.peakRSS = max(m.peakRSS, r.peakRSS)
+	}
+	return m
+}
+
+// ledger is every feedback record sent, by id.
+type ledger struct {
+	mu   sync.Mutex
+	sent map[string]sentFeedback
+}
+
+func (l *ledger) add(ids []string, about []benchdata.Completion, all []benchdata.Completion, before bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, id := range ids {
+		sf := sentFeedback{trace: about[i].TraceID, span: about[i].SpanID, before: before}
+		for _, c := range all {
+			if c.TraceID == sf.trace && c.SpanID != sf.span {
+				sf.others = append(sf.others, c.SpanID)
+			}
+		}
+		l.sent[id] = sf
+	}
+}
+
+func runOnce(ctx context.Context, o options, bin, dir string, with bool, seed uint64) (result, error) {
+	mode := map[bool]string{true: "with", false: "without"}[with]
+	log.Printf("%-7s starting collector (llm_feedback in both pipelines: %v)", mode, with)
+	c, err := startCollector(bin, dir, with, o.pendingTTL, o.cpus, o.gomaxprocs)
+	if err != nil {
+		return result{}, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.stop(syscall.SIGKILL)
+		}
+	}()
+
+	conns := make([]*grpc.ClientConn, o.senders)
+	for i := range conns {
+		conns[i], err = grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", c.GRPC),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+		if err != nil {
+			return result{}, err
+		}
+		defer conns[i].Close()
+	}
+
+	led := &ledger{sent: map[string]sentFeedback{}}
+	var acked, sendErrors atomic.Int64
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	end := measureFrom.Add(o.duration)
+	var wg sync.WaitGroup
+	log.Printf("%-7s sending for %s (+%s warmup) from %d senders", mode, o.duration, o.warmup, o.senders)
+	for w := 0; w < o.senders; w++ {
+		// Templates are made before the clock matters, then refreshed.
+		gen := benchdata.New(seed*1000 + uint64(w))
+		tmpls := make([]*benchdata.Batch, 4)
+		for i := range tmpls {
+			tmpls[i] = gen.Spans(o.spans, o.completion, time.Now())
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send(ctx, o, conns[w], gen, tmpls, end, led, &acked, &sendErrors)
+		}()
+	}
+
+	// The measured window: from the end of warmup to the end of sending.
+	time.Sleep(time.Until(measureFrom))
+	spans0, _, err := c.exportedSpans()
+	if err != nil {
+		return result{}, err
+	}
+	cpu0, self0, t0 := c.cpuTime(), selfCPU(), time.Now()
+	wg.Wait()
+	spans1, metricName, err := c.exportedSpans()
+	if err != nil {
+		return result{}, err
+	}
+	cpu1, self1, t1 := c.cpuTime(), selfCPU(), time.Now()
+	c.saveMetrics()
+	res := result{
+		spanMetric: metricName,
+		measured:   t1.Sub(t0),
+		spansAcked: acked.Load(),
+		spansOut:   spans1,
+		sendErrors: sendErrors.Load(),
+	}
+	res.spansPerSec = (spans1 - spans0) / res.measured.Seconds()
+	res.cpuBusy = (cpu1 - cpu0).Seconds() / res.measured.Seconds()
+	res.selfBusy = (self1 - self0).Seconds() / res.measured.Seconds()
+	if math.Abs(spans1-float64(res.spansAcked)) > 0.5 {
+		log.Printf("%-7s warning: collector counted %.0f spans, client had %d acknowledged", mode, spans1, res.spansAcked)
+	}
+
+	// Feedback sent before its span may still be on its way out.
+	path := c.Dir + "/feedback.jsonl"
+	deadline := time.Now().Add(o.drainTimeout)
+	for time.Now().Before(deadline) {
+		chk, _ := checkFeedback(path, led.sent, with)
+		if chk.once+chk.dup >= len(led.sent) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	res.peakRSS = c.procStatus("VmHWM")
+	stopped = true
+	if err := c.stop(syscall.SIGTERM); err != nil {
+		return res, err
+	}
+	// Read again after shutdown: anything emitted twice, or at shutdown
+	// as unmatched, is in the file now.
+	res.fb, err = checkFeedback(path, led.sent, with)
+	return res, err
+}
+
+// send exports span batches until end, each with feedback for a share of its
+// completions, half of it before the batch and half after.
+func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Gen, tmpls []*benchdata.Batch,
+	end time.Time, led *ledger, acked, sendErrors *atomic.Int64,
+) {
+	traces := ptraceotlp.NewGRPCClient(cc)
+	logs := plogotlp.NewGRPCClient(cc)
+	owed := 0.0
+	var before, after []benchdata.Completion
+	exportFeedback := func(about, all []benchdata.Completion, before bool) {
+		if len(about) == 0 {
+			return
+		}
+		ld, ids := gen.Feedback(about, time.Now())
+		if _, err := logs.Export(ctx, plogotlp.NewExportRequestFromLogs(ld)); err != nil {
+			sendErrors.Add(1)
+			log.Printf("feedback export: %v", err)
+			return
+		}
+		led.add(ids, about, all, before)
+	}
+	for i := 0; time.Now().Before(end); i++ {
+		b := tmpls[i%len(tmpls)]
+		gen.Refresh(b, time.Now())
+		before, after = before[:0], after[:0]
+		owed += float64(len(b.Completions)) * o.feedbackPct / 100
+		for n := int(owed); n > 0; n-- {
+			// Feedback names only the trace: it joins the completion that ended last.
+			c := benchdata.Latest(b.Completions, b.Completions[gen.IntN(len(b.Completions))])
+			if float64(gen.IntN(100)) < o.beforePct {
+				before = append(before, c)
+			} else {
+				after = append(after, c)
+			}
+			owed--
+		}
+		exportFeedback(before, b.Completions, true)
+		if _, err := traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(b.Traces)); err != nil {
+			sendErrors.Add(1)
+			log.Printf("span export: %v", err)
+			// Its feedback would rightly stay unmatched: do not send it.
+			continue
+		}
+		acked.Add(int64(b.Traces.SpanCount()))
+		exportFeedback(after, b.Completions, false)
+	}
+}
+
+// feedbackRecords calls f for every log record in ld.
+func feedbackRecords(ld plog.Logs, f func(plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				f(lrs.At(k))
+			}
+		}
+	}
+}
+
+// selfCPU is this process's user and system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

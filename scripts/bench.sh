@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Performance figures of llm_feedback, in one run: Go benchmarks against
+# their floors (the floor and ours interleaved in one `go test -bench`
+# invocation, so each ratio compares measurements taken moments apart), the
+# memory per cached completion and per held feedback, and the end-to-end load
+# test of the built collector with and without llm_feedback (cmd/loadgen).
+# Prints one BENCH line per figure, last. Sized for 2 cores: about 5.5 minutes.
+#
+# Knobs (environment): OTELCOL_BIN (default bin/otelcol-llmfeedback, which
+# `make build` makes), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
+# TRACES_ITERS, LOGS_ITERS, JOIN_ITERS, DELAYED_ITERS (batches per
+# sub-benchmark: 2000, 5000, 1000, 300), DECODE_ITERS and E2E_ROUNDS (the
+# in-process decode-and-consume pair: 1500 batches, 2 rounds), JOIN_COUNT
+# (runs of the delayed-join benchmark, 5), MEM_COUNT (runs of the memory benchmarks, 3),
+# LOADGEN_WARMUP (sending before measuring, 20s: long enough for the
+# completion cache to fill up to cache::max_traces and evict, as it does in a
+# collector that has run a while), LOADGEN_DURATION (measured time per
+# collector run, 20s), LOADGEN_ROUNDS (pairs of runs without and with
+# llm_feedback, 3; the ratio is the median of the pairs' ratios),
+# BENCH_PROFILE_DIR (when set, CPU and memory profiles of the benchmarks are
+# written there, with the test binary for `go tool pprof`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+OTELCOL=${OTELCOL_BIN:-bin/otelcol-llmfeedback}
+ROUNDS=${BENCH_ROUNDS:-5}
+TRACES_ITERS=${TRACES_ITERS:-2000}
+LOGS_ITERS=${LOGS_ITERS:-5000}
+JOIN_ITERS=${JOIN_ITERS:-1000}
+DELAYED_ITERS=${DELAYED_ITERS:-300}
+DECODE_ITERS=${DECODE_ITERS:-1500}
+E2E_ROUNDS=${E2E_ROUNDS:-2}
+JOIN_COUNT=${JOIN_COUNT:-5}
+MEM_COUNT=${MEM_COUNT:-3}
+LOADGEN_DURATION=${LOADGEN_DURATION:-20s}
+LOADGEN_WARMUP=${LOADGEN_WARMUP:-20s}
+LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+if [[ ! -x $OTELCOL ]]; then
+	echo "bench: $OTELCOL is missing; run make build (make bench does)" >&2
+	exit 1
+fi
+
+prof=()
+if [[ -n ${BENCH_PROFILE_DIR:-} ]]; then
+	mkdir -p "$BENCH_PROFILE_DIR"
+	prof=(-o "$BENCH_PROFILE_DIR/bench.test" -cpuprofile "$BENCH_PROFILE_DIR/cpu.prof" -memprofile "$BENCH_PROFILE_DIR/mem.prof")
+fi
+
+echo "== load: $(uptime)"
+# Iteration counts rather than times: every iteration also does untimed work
+# (new ids, the batch read into the CPU cache), which a -benchtime in seconds
+# would multiply.
+echo "== benchmarks: data path against its floor ($ROUNDS interleaved rounds)"
+$GO test -run '^$' -bench '^BenchmarkTracesPath$' -benchmem -benchtime "${TRACES_ITERS}x" -count 1 "${prof[@]}" . -rounds "$ROUNDS" | tee "$out/ratio.txt"
+$GO test -run '^$' -bench '^BenchmarkLogsPassthrough$' -benchmem -benchtime "${LOGS_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee -a "$out/ratio.txt"
+
+echo "== benchmarks: feedback joins ($ROUNDS interleaved rounds; then the delayed join, $JOIN_COUNT runs)"
+$GO test -run '^$' -bench '^BenchmarkFeedbackJoin$' -benchmem -benchtime "${JOIN_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee "$out/join.txt"
+$GO test -run '^$' -bench '^BenchmarkFeedbackDelayedJoin$' -benchmem -benchtime "${DELAYED_ITERS}x" -count "$JOIN_COUNT" . | tee -a "$out/join.txt"
+
+echo "== benchmarks: decode and consume, without and with llm_feedback, on one CPU ($E2E_ROUNDS interleaved rounds)"
+# The in-process counterpart of the load test, steadier than it: one CPU,
+# two Ps, as the load test runs the collector.
+one_cpu=()
+if command -v taskset >/dev/null; then one_cpu=(taskset -c 0); fi
+"${one_cpu[@]}" $GO test -run '^$' -bench '^BenchmarkDecodeAndConsume$' -benchmem -benchtime "${DECODE_ITERS}x" -count 1 -cpu 2 . -rounds "$E2E_ROUNDS" | tee "$out/decode.txt"
+
+echo "== benchmarks: memory after 100,000 ($MEM_COUNT runs)"
+$GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" . | tee "$out/mem.txt"
+
+echo "== load test: the built collector without and with llm_feedback ($LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each)"
+$GO build -o "$out/loadgen" ./cmd/loadgen
+pin=() collector_cpus=""
+if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+	# The collector gets CPU 0 and the load generator CPU 1, so the sender's
+	# own work does not eat into what the collector can take.
+	pin=(taskset -c 1) collector_cpus=0
+fi
+"${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" \
+	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || true
+
+# value FILE BENCH METRIC: the values of METRIC (a unit such as ns/op or
+# ns/join) on the lines of benchmark BENCH (name without -N and #NN), in order.
+value() {
+	awk -v name="$2" -v unit="$3" '
+		/^Benchmark/ {
+			n = $1; sub(/-[0-9]+$/, "", n); sub(/#[0-9]+$/, "", n)
+			if (n != name) next
+			for (i = 3; i <= NF; i++) if ($i == unit) print $(i-1)
+		}' "$1"
+}
+median() { sort -g | awk '{v[NR]=$1} END { if (NR == 0) { print "NaN"; exit } if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
+# ratio FILE OURS FLOOR: median over rounds of OURS/FLOOR (ns/op), each
+# round's pair alone.
+ratio() {
+	paste <(value "$1" "$2" ns/op) <(value "$1" "$3" ns/op) |
+		awk 'NF == 2 && $2 > 0 { printf "%.3f\n", $1/$2 }' | median
+}
+loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
+
+echo "== medians"
+for b in TracesPath/floor TracesPath/ours TracesPath/floor_0pct TracesPath/ours_0pct \
+	LogsPassthrough/floor LogsPassthrough/ours LogsPassthrough/floor_visit; do
+	printf '%-32s %12s ns/op %8s allocs/op %10s B/op\n' "$b" \
+		"$(value "$out/ratio.txt" "Benchmark$b" ns/op | median)" \
+		"$(value "$out/ratio.txt" "Benchmark$b" allocs/op | median)" \
+		"$(value "$out/ratio.txt" "Benchmark$b" B/op | median)"
+done
+for b in DecodeAndConsume/without DecodeAndConsume/with; do
+	printf '%-32s %12s ns/op %8s allocs/op %10s B/op\n' "$b" \
+		"$(value "$out/decode.txt" "Benchmark$b" ns/op | median)" \
+		"$(value "$out/decode.txt" "Benchmark$b" allocs/op | median)" \
+		"$(value "$out/decode.txt" "Benchmark$b" B/op | median)"
+done
+for b in FeedbackJoin/ours FeedbackJoin/floor_write FeedbackDelayedJoin; do
+	printf '%-32s %12s ns/op %8s allocs/op %10s B/op\n' "$b" \
+		"$(value "$out/join.txt" "Benchmark$b" ns/op | median)" \
+		"$(value "$out/join.txt" "Benchmark$b" allocs/op | median)" \
+		"$(value "$out/join.txt" "Benchmark$b" B/op | median)"
+done
+echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_0pct BenchmarkTracesPath/floor_0pct)"
+echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
+echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
+echo "decode and consume, in process, throughput with/without: $(ratio "$out/decode.txt" BenchmarkDecodeAndConsume/without BenchmarkDecodeAndConsume/with)"
+echo "collector peak RSS: with $(loadgen 'with peak_rss_bytes' | awk '{ printf "%.1f MiB", $1/1048576 }'), without $(loadgen 'without peak_rss_bytes' | awk '{ printf "%.1f MiB", $1/1048576 }')"
+echo "spans per second (median): with $(loadgen 'with spans_per_sec'), without $(loadgen 'without spans_per_sec'); with/without per round: $(loadgen throughput_ratio_per_round)"
+echo "spans per collector CPU-second, with/without: $(loadgen spans_per_cpu_second_ratio) (CPU time rather than wall time: counts any idle time of the collector out)"
+echo "== load: $(uptime)"
+
+echo "BENCH traces_path_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours BenchmarkTracesPath/floor)"
+echo "BENCH logs_passthrough_vs_floor $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor)"
+echo "BENCH ns_per_feedback_join $(value "$out/join.txt" BenchmarkFeedbackJoin/ours ns/join | median)"
+echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/one_per_trace B/completion | median)"
+echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
+echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"
+echo "BENCH e2e_feedback_joined $(loadgen feedback_joined)"
