@@ -383,3 +383,37 @@ func TestRouteModeStandIn(t *testing.T) {
 	assert.Equal(t, want.String(), attr(got, "trace_id"))
 	require.NoError(t, h.s.Shutdown(ctx))
 }
+
+// TestWaitingFeedbackJoinsTheLatestOfItsBatch: feedback held for trace T is
+// joined, when T's completions arrive in one batch, to the one that ended
+// last, whatever their order in the batch.
+func TestWaitingFeedbackJoinsTheLatestOfItsBatch(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	id := traceID(6)
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, "w")))
+	td := completion(id, 1, "first-ends-later")
+	later := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	later.SetEndTimestamp(later.EndTimestamp() + 5e9)
+	earlier := completion(id, 2, "second-ends-earlier")
+	earlier.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).CopyTo(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty())
+	require.NoError(t, h.traces.ConsumeTraces(ctx, td))
+	h.s.c.emitter.flush(ctx)
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, "first-ends-later", attr(got[0], "gen_ai.request.model"))
+
+	// And the other order.
+	h2 := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h2.logs.ConsumeLogs(ctx, feedbackFor(id, "w")))
+	td2 := completion(id, 2, "ends-earlier")
+	l2 := completion(id, 1, "ends-later")
+	s := l2.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	s.SetEndTimestamp(s.EndTimestamp() + 5e9)
+	s.CopyTo(td2.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty())
+	require.NoError(t, h2.traces.ConsumeTraces(ctx, td2))
+	h2.s.c.emitter.flush(ctx)
+	got = feedbackRecords(h2.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, "ends-later", attr(got[0], "gen_ai.request.model"))
+}
