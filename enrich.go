@@ -31,9 +31,16 @@ const (
 
 // reserved are New Relic's built-in feedback keys: they win over metadata
 // keys of the same name even when the app left them out.
+// Metadata never sets a selector or a key this processor writes either.
 var reserved = map[string]bool{
 	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrRating: true,
 	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
+	feedback.AttrSpanID: true, feedback.AttrResponseID: true, feedback.AttrMetadata: true,
+	attrNewRelicEventType: true, attrCorrelation: true, attrError: true, attrDelay: true,
+	attrServiceName: true, attrDuration: true, attrErrorFlag: true,
+	"gen_ai.operation.name": true, "gen_ai.provider.name": true, "gen_ai.request.model": true,
+	"gen_ai.response.model": true, "gen_ai.usage.input_tokens": true, "gen_ai.usage.output_tokens": true,
+	"gen_ai.response.finish_reasons": true, "gen_ai.conversation.id": true,
 }
 
 // idKeys are never cut: the parser bounds the feedback id (a cut id would
@@ -52,11 +59,17 @@ type enricher struct {
 func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
 	e.normalize(lr)
 	lr.SetEventName(eventName)
+	if lr.Timestamp() == 0 {
+		lr.SetTimestamp(lr.ObservedTimestamp())
+	}
 	attrs := lr.Attributes()
-	if f.Valid() {
-		if _, sent := attrs.Get(feedback.AttrID); !sent {
-			attrs.PutStr(feedback.AttrID, f.ID)
+	for _, k := range []string{feedback.AttrCategory, feedback.AttrMessage, feedback.AttrIngestSource} {
+		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == "" {
+			attrs.Remove(k) // omitted rather than empty
 		}
+	}
+	if f.Valid() {
+		attrs.PutStr(feedback.AttrID, f.ID)
 		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
 	}
 	if e.cfg.Output.NewRelicEventType {
@@ -188,6 +201,9 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 		delay = (at - c.EndUnixNano) / 1e6
 		attrs.PutInt(attrDelay, delay)
 	}
+	if e.cfg.MaxAttributeLength < genai.MaxStringBytes {
+		e.truncate(attrs) // the completion's strings too, when the limit is below theirs
+	}
 	return delay
 }
 
@@ -231,6 +247,6 @@ func evaluation(dst plog.LogRecordSlice, fb plog.LogRecord, c *genai.Completion)
 	}
 	putStr(attrs, feedback.AttrResponseID, c.ResponseID)
 	if id, ok := src.Get(feedback.AttrID); ok {
-		attrs.PutStr("llm.feedback.id", id.Str())
+		attrs.PutStr("llm.feedback.id", id.AsString())
 	}
 }

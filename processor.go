@@ -52,8 +52,12 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	var evals []evalRequest
 	var accepted []acceptedID
+	// Only a scope or resource emptied by taking records out goes; an empty
+	// one the app sent passes on as it came.
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		emptiedScope := false
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			removed := false
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				if !p.c.matcher.Is(lr) {
 					return false
@@ -62,18 +66,21 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				if id.ok {
 					accepted = append(accepted, id)
 				}
+				removed = removed || out == remove
 				return out == remove
 			})
-			return sl.LogRecords().Len() == 0
+			emptied := removed && sl.LogRecords().Len() == 0
+			emptiedScope = emptiedScope || emptied
+			return emptied
 		})
-		return rl.ScopeLogs().Len() == 0
+		return emptiedScope && rl.ScopeLogs().Len() == 0
 	})
 	// Appended after the walk: RemoveIf must not see the slice grow.
 	for _, ev := range evals {
 		evaluation(ev.dst, ev.rec, &ev.comp)
 	}
 	if ld.ResourceLogs().Len() == 0 {
-		return nil
+		return nil // everything was held back or a duplicate
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
 		// The caller will retry the batch: its feedback must not then count

@@ -417,3 +417,54 @@ func TestWaitingFeedbackJoinsTheLatestOfItsBatch(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "ends-later", attr(got[0], "gen_ai.request.model"))
 }
+
+// TestOutputEdges: metadata cannot set selectors or output keys; an empty
+// trace_id falls back to the record's own; empty optional strings are
+// omitted; the feedback's time fills an empty Timestamp; ids are trimmed.
+func TestOutputEdges(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	id := traceID(8)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, 1, "gpt-4o")))
+	ld := feedbackFor(id, "  spaced  ")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	lr.SetTraceID(id)
+	lr.Attributes().PutStr("trace_id", " ")
+	lr.Attributes().PutStr("category", "")
+	lr.SetObservedTimestamp(lr.Timestamp())
+	lr.SetTimestamp(0)
+	md := lr.Attributes().PutEmptyMap("metadata")
+	md.PutStr("span_id", "zz")
+	md.PutStr("llm.feedback.error", "boom")
+	md.PutStr("user_tier", "pro")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	out := got[0]
+	assert.Equal(t, "matched", attr(out, attrCorrelation))
+	assert.Equal(t, id.String(), attr(out, "trace_id"))
+	assert.Equal(t, "spaced", attr(out, "id"))
+	assert.Equal(t, "pro", attr(out, "user_tier"))
+	_, hasErr := out.Attributes().Get(attrError)
+	assert.False(t, hasErr)
+	_, hasCat := out.Attributes().Get("category")
+	assert.False(t, hasCat)
+	assert.Equal(t, pcommon.SpanID{7: 1}.String(), attr(out, "span_id"))
+	assert.Equal(t, out.ObservedTimestamp(), out.Timestamp())
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestEmptyScopesPassThrough: an empty scope the app sent stays, even in a
+// batch from which feedback was taken out.
+func TestEmptyScopesPassThrough(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	ld := feedbackFor(traceID(10), "held") // held: no completion yet
+	ld.ResourceLogs().At(0).ScopeLogs().AppendEmpty().Scope().SetName("empty")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	out := h.lsink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs()
+	require.Equal(t, 2, out.Len())
+	assert.Equal(t, 1, out.At(0).LogRecords().Len(), "the app log stays, the feedback is held")
+	assert.Equal(t, "empty", out.At(1).Scope().Name())
+	require.NoError(t, h.s.Shutdown(ctx))
+}

@@ -110,7 +110,11 @@ func Parse(lr plog.LogRecord) Feedback {
 	attrs := lr.Attributes()
 
 	f.TraceID = lr.TraceID()
-	if v, ok := attrs.Get(AttrTraceID); ok {
+	v, ok := attrs.Get(AttrTraceID)
+	if ok && v.Type() == pcommon.ValueTypeStr && strings.TrimSpace(v.Str()) == "" && !f.TraceID.IsEmpty() {
+		ok = false // an empty trace_id is absent: the record's own trace id serves
+	}
+	if ok {
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
 			id, err := ParseTraceID(v.Str())
