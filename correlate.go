@@ -152,7 +152,13 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	// Held feedback is joined only once the whole batch is cached, so that
 	// feedback naming just the trace gets the completion that ended last, as
 	// it would have had it come after the spans.
-	for _, f := range completions {
+	for i, f := range completions {
+		if c.pending.Len() == 0 {
+			break // the usual case: nothing is waiting
+		}
+		if i > 0 && completions[i-1].trace == f.trace {
+			continue // a trace's spans are mostly adjacent: resolved already
+		}
 		waiting := c.pending.ForTrace(f.trace)
 		if len(waiting) == 0 {
 			continue
@@ -227,20 +233,22 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		}
 		return keep, accepted
 	}
-	if c.pending.Full() {
-		c.mu.Unlock()
-		c.enr.unmatched(lr, &f)
-		tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, 1)
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
-		return keep, accepted
+	full := c.pending.Full()
+	var data []byte
+	if !full {
+		c.enr.normalize(lr)
+		var err error
+		if data, err = encodeRecord(rl, sl, lr); err != nil {
+			// Cannot happen for a record that came in as pdata; emit it rather than lose it.
+			c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
+		}
 	}
-	c.enr.normalize(lr)
-	data, err := encodeRecord(rl, sl, lr)
-	if err != nil {
-		// Cannot happen for a record that came in as pdata; emit it rather than lose it.
+	if data == nil { // cannot be held: out it goes, unmatched, now
 		c.mu.Unlock()
-		c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
 		c.enr.unmatched(lr, &f)
+		if full {
+			tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, 1)
+		}
 		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
 		return keep, accepted
 	}
@@ -254,7 +262,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	}
 	c.pending.Add(rec)
 	c.mu.Unlock()
-	c.emitter.parked(rec)
+	c.persist.parked(rec)
 	return remove, acceptedID{}
 }
 

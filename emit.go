@@ -36,7 +36,7 @@ const (
 // record's deadline plus pending.retry_grace, then counts and logs it.
 //
 // Lifecycle: start once (first Start of either side), stop once (first
-// Shutdown); stop emits everything still parked as unmatched.
+// Shutdown); see stop for what happens to what is still parked.
 type emitter struct {
 	c    *correlator
 	next consumer.Logs
@@ -53,13 +53,6 @@ type emitter struct {
 
 func newEmitter(c *correlator) *emitter {
 	return &emitter{c: c, wake: make(chan struct{}, 1)}
-}
-
-// parked is told of each record put in the pending store.
-func (e *emitter) parked(r *store.PendingRecord) {
-	if p := e.c.persist; p != nil {
-		p.parked(r)
-	}
 }
 
 // enqueue queues records to emit and wakes the loop.
@@ -131,7 +124,7 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 		e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackDropped, int64(len(rs)))
 		for _, r := range rs {
 			e.c.logger.Debug("dropping feedback whose completion never came", zap.String("id", r.FeedbackID), zap.String("trace_id", r.TraceID.String()))
-			e.done(r)
+			e.c.persist.done(r)
 		}
 		return
 	}
@@ -140,13 +133,6 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 		out[i] = readyRecord{rec: r, reason: reason}
 	}
 	e.enqueue(out)
-}
-
-// done is told when a parked record has left for good.
-func (e *emitter) done(r *store.PendingRecord) {
-	if p := e.c.persist; p != nil {
-		p.done(r)
-	}
 }
 
 // flush sends everything queued in one batch, unless a retry is not due yet.
@@ -181,7 +167,7 @@ func (e *emitter) flush(ctx context.Context) {
 		} else {
 			e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, e.c.tel.attr("reason", r.reason))
 		}
-		e.done(r.rec)
+		e.c.persist.done(r.rec)
 	}
 }
 
@@ -221,14 +207,10 @@ func (e *emitter) fail(rs []readyRecord) {
 	}
 	e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackEmitFailures, int64(len(rs)))
 	for _, r := range rs {
+		// With storage the record stays there, to be emitted after a restart.
 		e.c.logger.Warn("feedback could not be delivered to the next consumer", zap.String("id", r.rec.FeedbackID), zap.String("trace_id", r.rec.TraceID.String()))
-		e.undelivered(r.rec)
 	}
 }
-
-// undelivered is told of a record that failed for good. With storage it
-// stays there, and is emitted again after the next restart.
-func (e *emitter) undelivered(*store.PendingRecord) {}
 
 // build decodes each parked record and rewrites it; it returns the delays of
 // the matched ones, for the histogram once the batch is delivered.

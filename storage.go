@@ -62,8 +62,12 @@ func encodeRange(lo, hi uint64) []byte {
 	return binary.AppendUvarint(binary.AppendUvarint(nil, lo), hi)
 }
 
-// parked writes r through to storage.
+// parked writes r through to storage. Like done, it is a no-op on a nil
+// persister (no storage configured), so callers need no check.
 func (p *persister) parked(r *store.PendingRecord) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r.Gone {
@@ -85,6 +89,9 @@ func (p *persister) parked(r *store.PendingRecord) {
 
 // done deletes r from storage: it was delivered or deliberately dropped.
 func (p *persister) done(r *store.PendingRecord) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r.Gone = true

@@ -12,7 +12,6 @@ const (
 	ReasonMaxPerTrace    = "max_completions_per_trace"
 	ReasonExpired        = "expired"
 	ReasonMaxDedupeIDs   = "max_dedupe_ids"
-	ReasonPendingOverrun = "overflow"
 )
 
 // The cache is laid out for the garbage collector, which a full cache

@@ -23,10 +23,7 @@ type list[T any, P linked[T]] struct {
 func (l *list[T, P]) front() *T { return l.head }
 func (l *list[T, P]) back() *T  { return l.tail }
 
-func next[T any, P linked[T]](e *T) *T { return P(e).links().next }
 func prev[T any, P linked[T]](e *T) *T { return P(e).links().prev }
-
-func (l *list[T, P]) pushBack(e *T) { l.insertAfter(l.tail, e) }
 
 // insertAfter puts e after at; a nil at puts e at the front.
 func (l *list[T, P]) insertAfter(at, e *T) {
