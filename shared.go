@@ -94,7 +94,7 @@ func (s *shared) Start(ctx context.Context, host component.Host) error {
 			if client, err = openStorage(ctx, host, *s.c.cfg.Storage, s.id); err != nil {
 				return
 			}
-			p := &persister{client: client, logger: s.c.logger, tel: s.c.tel}
+			p := newPersister(client, s.c.logger, s.c.tel)
 			s.c.persist = p
 			p.restoreCache(ctx, s.c)
 			s.c.restorePending(p.restorePending(ctx))

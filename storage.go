@@ -28,15 +28,34 @@ const (
 // when they leave, so a crash loses none; the cache is saved on an interval
 // and at shutdown. Records get increasing sequence numbers; the stored range
 // [lo, hi] lets any storage (none needs to support listing keys) be read
-// back. A storage error is logged and counted; the data path goes on.
+// back. lo follows the oldest record still stored, so reading back costs
+// what is stored, not everything ever parked. A storage error is logged and
+// counted; the data path goes on.
 type persister struct {
 	client storage.Client
 	logger *zap.Logger
 	tel    *telemetry
 
 	mu     sync.Mutex // serialises writes and guards Seq/Gone of records
-	lo, hi uint64
+	lo, hi uint64     // lo > hi: nothing stored
+	live   map[uint64]struct{}
 	saved  uint64 // cache version last saved
+}
+
+func newPersister(client storage.Client, logger *zap.Logger, tel *telemetry) *persister {
+	return &persister{client: client, logger: logger, tel: tel, lo: 1, live: map[uint64]struct{}{}}
+}
+
+// advance moves lo past the records no longer stored and reports whether it moved.
+func (p *persister) advance() bool {
+	from := p.lo
+	for p.lo <= p.hi {
+		if _, ok := p.live[p.lo]; ok {
+			break
+		}
+		p.lo++
+	}
+	return p.lo != from
 }
 
 func openStorage(ctx context.Context, host component.Host, id component.ID, self component.ID) (storage.Client, error) {
@@ -73,10 +92,7 @@ func (p *persister) parked(r *store.PendingRecord) {
 	if r.Gone {
 		return
 	}
-	if p.lo == 0 {
-		p.lo = p.hi + 1
-	}
-	p.hi++
+	p.hi++ // when nothing is stored lo was hi+1: it is now this record
 	err := p.client.Batch(context.Background(),
 		storage.SetOperation(pendingKey(p.hi), store.MarshalPending(r)),
 		storage.SetOperation(keyPendingRange, encodeRange(p.lo, p.hi)))
@@ -85,6 +101,7 @@ func (p *persister) parked(r *store.PendingRecord) {
 		return
 	}
 	r.Seq = p.hi
+	p.live[r.Seq] = struct{}{}
 }
 
 // done deletes r from storage: it was delivered or deliberately dropped.
@@ -98,7 +115,12 @@ func (p *persister) done(r *store.PendingRecord) {
 	if r.Seq == 0 {
 		return
 	}
-	if err := p.client.Delete(context.Background(), pendingKey(r.Seq)); err != nil {
+	delete(p.live, r.Seq)
+	ops := []*storage.Operation{storage.DeleteOperation(pendingKey(r.Seq))}
+	if p.advance() {
+		ops = append(ops, storage.SetOperation(keyPendingRange, encodeRange(p.lo, p.hi)))
+	}
+	if err := p.client.Batch(context.Background(), ops...); err != nil {
 		p.failed("delete", err, zap.String("id", r.FeedbackID))
 	}
 }
@@ -141,11 +163,10 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 		}
 	}
 	p.lo, p.hi = lo, hi
-	if len(out) > 0 {
-		p.lo = out[0].Seq
-	} else {
-		p.lo = 0
+	for _, r := range out {
+		p.live[r.Seq] = struct{}{}
 	}
+	p.advance()
 	return out
 }
 

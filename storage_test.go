@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,8 +15,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 type host struct {
@@ -91,4 +94,61 @@ func TestStorageMisconfigured(t *testing.T) {
 		component.ShutdownFunc
 	}{}}})
 	require.ErrorContains(t, err, `extension "health_check" is not a storage extension`)
+}
+
+// memDisk is a storage client over a map, counting the keys read: it
+// stands in for file_storage (exercised end to end in test/e2e) to look at
+// which keys are written.
+type memDisk struct {
+	m     map[string][]byte
+	reads int
+}
+
+func (d *memDisk) Get(_ context.Context, k string) ([]byte, error) { d.reads++; return d.m[k], nil }
+func (d *memDisk) Set(_ context.Context, k string, v []byte) error { d.m[k] = v; return nil }
+func (d *memDisk) Delete(_ context.Context, k string) error        { delete(d.m, k); return nil }
+func (d *memDisk) Close(context.Context) error                     { return nil }
+func (d *memDisk) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+			op.Value, _ = d.Get(ctx, op.Key)
+		case storage.Set:
+			_ = d.Set(ctx, op.Key, op.Value)
+		case storage.Delete:
+			_ = d.Delete(ctx, op.Key)
+		}
+	}
+	return nil
+}
+
+// TestStoredRangeFollowsTheOldestRecord: reading back after a restart costs
+// the records still stored, not every record ever held.
+func TestStoredRangeFollowsTheOldestRecord(t *testing.T) {
+	ctx := context.Background()
+	disk := &memDisk{m: map[string][]byte{}}
+	tel := newTelemetry(nil)
+	p := newPersister(disk, zap.NewNop(), tel)
+	var recs []*store.PendingRecord
+	for i := range 1000 {
+		r := &store.PendingRecord{TraceID: traceID(byte(i)), FeedbackID: fmt.Sprint(i), Deadline: int64(i)}
+		p.parked(r)
+		recs = append(recs, r)
+	}
+	for _, r := range recs[:998] {
+		p.done(r)
+	}
+	assert.Len(t, disk.m, 3, "two records and the range")
+
+	disk.reads = 0
+	again := newPersister(disk, zap.NewNop(), tel)
+	back := again.restorePending(ctx)
+	require.Len(t, back, 2)
+	assert.Equal(t, []string{"998", "999"}, []string{back[0].FeedbackID, back[1].FeedbackID})
+	assert.Equal(t, 3, disk.reads, "the range and two records")
+
+	again.done(back[0])
+	again.done(back[1])
+	assert.Len(t, disk.m, 1, "only the (empty) range is left")
+	assert.Empty(t, newPersister(disk, zap.NewNop(), tel).restorePending(ctx))
 }
