@@ -20,8 +20,15 @@ import (
 )
 
 // baseConfig has llm_feedback in both pipelines and writes everything that
-// leaves each pipeline to a JSON-lines file.
+// leaves each pipeline to a JSON-lines file. Extra "storage" puts a
+// file_storage extension behind llm_feedback.
 const baseConfig = `
+{{- if index .Extra "storage"}}
+extensions:
+  file_storage/llm:
+    directory: {{.Dir}}/storage
+    create_directory: true
+{{- end}}
 receivers:
   otlp:
     protocols:
@@ -31,6 +38,10 @@ receivers:
         endpoint: 127.0.0.1:{{.GRPC}}
 processors:
   llm_feedback:
+{{- if index .Extra "storage"}}
+    storage: file_storage/llm
+    storage_flush_interval: 1h
+{{- end}}
     pending:
       ttl: {{or (index .Extra "pending_ttl") "30s"}}
 exporters:
@@ -41,6 +52,9 @@ exporters:
     path: {{.Dir}}/traces.jsonl
     flush_interval: 100ms
 service:
+{{- if index .Extra "storage"}}
+  extensions: [file_storage/llm]
+{{- end}}
 {{template "telemetry" .}}
   pipelines:
     traces:

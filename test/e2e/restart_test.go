@@ -11,43 +11,9 @@ import (
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
 
-// storageConfig is baseConfig with a file_storage extension behind llm_feedback.
-const storageConfig = `
-extensions:
-  file_storage/llm:
-    directory: {{.Dir}}/storage
-    create_directory: true
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{{.HTTP}}
-processors:
-  llm_feedback:
-    storage: file_storage/llm
-    storage_flush_interval: 1h
-    pending:
-      ttl: 10m
-exporters:
-  file/logs:
-    path: {{.Dir}}/logs.jsonl
-    flush_interval: 100ms
-  file/traces:
-    path: {{.Dir}}/traces.jsonl
-    flush_interval: 100ms
-service:
-  extensions: [file_storage/llm]
-{{template "telemetry" .}}
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [llm_feedback]
-      exporters: [file/traces]
-    logs:
-      receivers: [otlp]
-      processors: [llm_feedback]
-      exporters: [file/logs]
-`
+// withStorage is baseConfig with a file_storage extension behind
+// llm_feedback, and a wait long enough that nothing expires in a test.
+var withStorage = map[string]any{"storage": true, "pending_ttl": "10m"}
 
 func waitMetric(t *testing.T, c *tc.Collector, line string) {
 	t.Helper()
@@ -63,14 +29,14 @@ func waitMetric(t *testing.T, c *tc.Collector, line string) {
 // on the same storage, the span arrives: the feedback comes out matched.
 func TestParkedFeedbackSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	first := tc.New(t, tc.Binary(t), dir, storageConfig, nil)
+	first := tc.New(t, tc.Binary(t), dir, baseConfig, withStorage)
 	first.Start()
 	td, ld := input(t, "before_span", "logs.yaml")
 	require.NoError(t, first.SendLogs(ld))
 	waitMetric(t, first, "otelcol_processor_llm_feedback_pending_records 1")
 	first.Stop(syscall.SIGKILL)
 
-	second := tc.New(t, tc.Binary(t), dir, storageConfig, nil)
+	second := tc.New(t, tc.Binary(t), dir, baseConfig, withStorage)
 	second.Start()
 	waitMetric(t, second, "otelcol_processor_llm_feedback_pending_records 1")
 	require.NoError(t, second.SendTraces(td))
@@ -86,14 +52,14 @@ func TestParkedFeedbackSurvivesSIGKILL(t *testing.T) {
 // completion arrives: it comes out matched with the completion's fields.
 func TestCacheSurvivesSIGTERM(t *testing.T) {
 	dir := t.TempDir()
-	first := tc.New(t, tc.Binary(t), dir, storageConfig, nil)
+	first := tc.New(t, tc.Binary(t), dir, baseConfig, withStorage)
 	first.Start()
 	td, ld := input(t, "semconv_current", "logs.yaml")
 	require.NoError(t, first.SendTraces(td))
 	waitMetric(t, first, "otelcol_processor_llm_feedback_completions_cached 1")
 	first.Stop(syscall.SIGTERM)
 
-	second := tc.New(t, tc.Binary(t), dir, storageConfig, nil)
+	second := tc.New(t, tc.Binary(t), dir, baseConfig, withStorage)
 	second.Start()
 	waitMetric(t, second, "otelcol_processor_llm_feedback_completions_cached 1")
 	require.NoError(t, second.SendLogs(ld))
