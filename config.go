@@ -36,8 +36,14 @@ type Config struct {
 	// Storage names a storage extension (such as file_storage/llm) that keeps
 	// pending feedback and the completion cache across restarts. Optional.
 	Storage *component.ID `mapstructure:"storage"`
-	// StorageFlushInterval is how often the completion cache is saved.
+	// StorageFlushInterval is how often the completion cache and the dedupe
+	// window are saved.
 	StorageFlushInterval time.Duration `mapstructure:"storage_flush_interval"`
+	// StorageTimeout bounds each call to the storage extension.
+	StorageTimeout time.Duration `mapstructure:"storage_timeout"`
+	// StorageQueueSize bounds the held records waiting to be written; one
+	// that finds the queue full is held in memory only, and counted.
+	StorageQueueSize int `mapstructure:"storage_queue_size"`
 	// MaxAttributeLength caps string attribute values on output records, in bytes.
 	MaxAttributeLength int `mapstructure:"max_attribute_length"`
 
@@ -77,6 +83,9 @@ type PendingConfig struct {
 	// RetryGrace is how long past its deadline held-back feedback is retried
 	// when the next consumer refuses it.
 	RetryGrace time.Duration `mapstructure:"retry_grace"`
+	// ShutdownTimeout is how long the last flush at shutdown retries a
+	// refusing consumer.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 }
 
 // FeedbackConfig says which records are feedback and how they are read.
@@ -100,10 +109,12 @@ func createDefaultConfig() component.Config {
 		Mode:                 ModeJoin,
 		Route:                RouteConfig{RecordTraceID: RouteStandIn},
 		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
-		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
+		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
 		Output:               OutputConfig{NewRelicEventType: true},
 		StorageFlushInterval: 10 * time.Second,
+		StorageTimeout:       5 * time.Second,
+		StorageQueueSize:     10_000,
 		MaxAttributeLength:   4095,
 	}
 }
@@ -137,6 +148,7 @@ func (cfg *Config) Validate() error {
 	positiveDur("pending::ttl", cfg.Pending.TTL)
 	positiveInt("pending::max_records", cfg.Pending.MaxRecords)
 	positiveDur("pending::retry_grace", cfg.Pending.RetryGrace)
+	positiveDur("pending::shutdown_timeout", cfg.Pending.ShutdownTimeout)
 	if cfg.Pending.OnExpiry != OnExpiryEmit && cfg.Pending.OnExpiry != OnExpiryDrop {
 		errs = append(errs, fmt.Errorf("pending::on_expiry must be %q or %q, got %q", OnExpiryEmit, OnExpiryDrop, cfg.Pending.OnExpiry))
 	}
@@ -152,6 +164,8 @@ func (cfg *Config) Validate() error {
 	positiveDur("feedback::dedupe_ttl", cfg.Feedback.DedupeTTL)
 	positiveInt("feedback::dedupe_max_ids", cfg.Feedback.DedupeMaxIDs)
 	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
+	positiveDur("storage_timeout", cfg.StorageTimeout)
+	positiveInt("storage_queue_size", cfg.StorageQueueSize)
 	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
 	return errors.Join(errs...)
 }

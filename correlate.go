@@ -3,9 +3,9 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -36,18 +36,22 @@ type correlator struct {
 	matcher feedback.Matcher
 	enr     *enricher
 	emitter *emitter
-	// newID makes the id of feedback sent without one.
-	newID func() string
-
 	// persist is set at Start when a storage extension is configured.
 	persist *persister
+	// stopping is set by the first Shutdown of any side: from then on
+	// feedback is handled at once, never held, since what drains held
+	// records may already be gone.
+	stopping atomic.Bool
 
+	// Lock order: mu is taken before nothing else; the emitter's and the
+	// persister's locks are never taken while it is held.
 	mu      sync.Mutex
 	cache   *store.Cache
 	pending *store.Pending
 	seen    *store.Seen
-	// cacheVersion counts cache changes, so an unchanged cache is not saved again.
-	cacheVersion uint64
+	// version counts changes to the cache and the dedupe window, so an
+	// unchanged state is not saved again.
+	version uint64
 	// evicted counts what the bounds cut since the last recordEvictions.
 	evicted struct{ maxTraces, maxPerTrace int64 }
 }
@@ -83,7 +87,6 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		tel:     tel,
 		now:     now,
 		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
-		newID:   uuid.NewString,
 		cache:   store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace),
 		pending: store.NewPending(cfg.Pending.MaxRecords),
 		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
@@ -142,7 +145,7 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	var ready []readyRecord
 	truncated := 0
 	c.mu.Lock()
-	c.cacheVersion++
+	c.version++
 	for _, f := range completions {
 		if f.comp.Truncated() {
 			truncated++
@@ -193,94 +196,142 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 type outcome uint8
 
 const (
-	keep   outcome = iota // rewritten in place, goes on with its batch
-	remove                // parked or dropped as a duplicate
+	passOn  outcome = iota // rewritten in place, goes on with its batch
+	takeOut                // held back or dropped as a duplicate
 )
 
-// consumeFeedback handles one feedback record of a batch in place. The
-// returned ids are those accepted for the dedupe window, so that a batch the
-// next consumer refuses can be retried without being taken for a duplicate.
-func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, evals *[]evalRequest) (outcome, acceptedID) {
+// logsBatch is what one ConsumeLogs call did to the shared state, kept until
+// the next consumer answers: committed when it took the batch, rolled back
+// when it refused it, so that a refused batch leaves no trace (nothing held,
+// stored or remembered as seen) and the caller's retry is handled afresh.
+type logsBatch struct {
+	accepted []acceptedID           // ids taken into the dedupe window
+	hold     []*store.PendingRecord // records to hold back once committed
+	evals    []evalRequest          // evaluation events to append
+	delays   []int64                // feedback delays of the records joined at once
+	invalid  []string               // reasons of the records marked invalid
+	counts   struct{ duplicates, overflow, stopping int64 }
+}
+
+// consumeFeedback handles one feedback record of a batch in place, noting
+// in b what must happen once the batch is delivered.
+func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
 	tel := c.tel
 	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackReceived, 1)
 	f := feedback.Parse(lr)
 	if !f.Valid() {
-		c.enr.invalid(lr, &f)
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", f.Reason))
-		return keep, acceptedID{}
+		c.enr.markInvalid(lr, &f)
+		b.invalid = append(b.invalid, f.Reason)
+		return passOn
 	}
-	generated := f.ID == ""
-	if generated {
-		f.ID = c.newID()
+	if f.ID == "" {
+		f.ID = feedback.DeriveID(lr)
 		lr.Attributes().PutStr(feedback.AttrID, f.ID)
 	}
 	now := c.now().UnixNano()
 	sel := store.Selector{SpanID: f.SpanID, ResponseID: f.ResponseID}
 
 	c.mu.Lock()
-	if !generated && !c.seen.Accept(f.TraceID, f.ID, now) {
+	if !c.seen.Accept(f.TraceID, f.ID, now) {
 		c.mu.Unlock()
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, 1)
-		return remove, acceptedID{}
+		b.counts.duplicates++
+		return takeOut
 	}
-	accepted := acceptedID{trace: f.TraceID, id: f.ID, ok: !generated}
-	if comp, ok := c.cache.Lookup(f.TraceID, sel); ok {
-		c.mu.Unlock()
-		delay := c.enr.matched(lr, &f, &comp, now)
-		c.recordMatch("immediate", delay)
+	b.accepted = append(b.accepted, acceptedID{trace: f.TraceID, id: f.ID})
+	c.version++
+	comp, found := c.cache.Lookup(f.TraceID, sel)
+	held := c.pending.Len()
+	c.mu.Unlock()
+
+	switch {
+	case found:
+		b.delays = append(b.delays, c.enr.markMatched(lr, &f, &comp, now))
 		if c.cfg.Output.EvaluationEvent {
-			*evals = append(*evals, evalRequest{dst: sl.LogRecords(), rec: lr, comp: comp})
+			b.evals = append(b.evals, evalRequest{dst: sl.LogRecords(), rec: lr, comp: comp})
 		}
-		return keep, accepted
+		return passOn
+	case c.stopping.Load():
+		// Nothing would drain it any more: out it goes now.
+		c.enr.markUnmatched(lr, &f)
+		b.counts.stopping++
+		return passOn
+	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+		c.enr.markUnmatched(lr, &f)
+		b.counts.overflow++
+		return passOn
 	}
-	full := c.pending.Full()
-	var data []byte
-	if !full {
-		c.enr.normalize(lr)
-		var err error
-		if data, err = encodeRecord(rl, sl, lr); err != nil {
-			// Cannot happen for a record that came in as pdata; emit it rather than lose it.
-			c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
-		}
+	c.enr.normalize(lr, true)
+	data, err := encodeRecord(rl, sl, lr)
+	if err != nil {
+		// Cannot happen for a record that came in as pdata; emit it rather than lose it.
+		c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
+		c.enr.markUnmatched(lr, &f)
+		b.counts.overflow++
+		return passOn
 	}
-	if data == nil { // cannot be held: out it goes, unmatched, now
-		c.mu.Unlock()
-		c.enr.unmatched(lr, &f)
-		if full {
-			tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, 1)
-		}
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
-		return keep, accepted
-	}
-	rec := &store.PendingRecord{
+	b.hold = append(b.hold, &store.PendingRecord{
 		TraceID:    f.TraceID,
 		FeedbackID: f.ID,
 		Selector:   sel,
 		Arrived:    now,
 		Deadline:   now + int64(c.cfg.Pending.TTL),
 		Data:       data,
-	}
-	c.pending.Add(rec)
-	c.mu.Unlock()
-	c.persist.parked(rec)
-	return remove, acceptedID{}
+	})
+	return takeOut
 }
 
-// forget releases ids accepted for a batch the next consumer refused.
-func (c *correlator) forget(ids []acceptedID) {
+// commit makes a delivered batch's changes stick: its held records wait
+// for their completion (or are joined now, if it came meanwhile) and are
+// written to storage; its outcomes are counted.
+func (c *correlator) commit(b *logsBatch) {
+	tel := c.tel
+	for _, d := range b.delays {
+		c.recordMatch("immediate", d)
+	}
+	for _, reason := range b.invalid {
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", reason))
+	}
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, b.counts.duplicates)
+	tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, b.counts.overflow)
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.overflow, tel.attr("reason", unmatchedOverflow))
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.stopping, tel.attr("reason", unmatchedShutdown))
+	if len(b.hold) == 0 {
+		return
+	}
+	var ready []readyRecord
+	var overflow, held []*store.PendingRecord
+	c.mu.Lock()
+	for _, r := range b.hold {
+		switch comp, ok := c.cache.Lookup(r.TraceID, r.Selector); {
+		case ok:
+			ready = append(ready, readyRecord{rec: r, comp: comp, matched: true})
+		case c.pending.Add(r):
+			held = append(held, r)
+		default:
+			overflow = append(overflow, r)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range held {
+		c.persist.store(r)
+	}
+	c.emitter.enqueue(ready)
+	c.emitter.release(overflow, unmatchedOverflow)
+}
+
+// rollback undoes what a refused batch did: its ids are forgotten, so the
+// caller's retry is not taken for a duplicate; its records are not held.
+func (c *correlator) rollback(b *logsBatch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, a := range ids {
-		if a.ok {
-			c.seen.Forget(a.trace, a.id)
-		}
+	for _, a := range b.accepted {
+		c.seen.Forget(a.trace, a.id)
 	}
 }
 
 type acceptedID struct {
 	trace pcommon.TraceID
 	id    string
-	ok    bool
 }
 
 type evalRequest struct {
@@ -307,9 +358,43 @@ func (c *correlator) expire(now int64) []*store.PendingRecord {
 	return c.pending.Expire(now)
 }
 
+// attachStorage restores the saved state and the held records and keeps
+// p as the place to write them from now on.
+func (c *correlator) attachStorage(ctx context.Context, p *persister) {
+	cache, seen := p.restoreState(ctx)
+	now := c.now().UnixNano()
+	c.mu.Lock()
+	completions, errCache := c.cache.RestoreSnapshot(cache, now)
+	ids, errSeen := c.seen.RestoreSnapshot(seen, now)
+	c.mu.Unlock()
+	for key, err := range map[string]error{keyCache: errCache, keySeen: errSeen} {
+		if err != nil {
+			p.failed(storageCorrupt, err, zap.String("key", key))
+		}
+	}
+	c.logger.Info("restored state from storage", zap.Int("completions", completions), zap.Int("feedback_ids", ids))
+	p.snapshot = c.snapshot
+	p.recovered = c.restorePending
+	c.persist = p
+	c.restorePending(p.restorePending(ctx))
+	p.start()
+}
+
+// snapshot encodes the cache and the dedupe window, unless nothing changed
+// since version since.
+func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version == since {
+		return since, nil, nil
+	}
+	return c.version, c.cache.MarshalSnapshot(), c.seen.MarshalSnapshot()
+}
+
 // restorePending puts records read back from storage in place: joined at
 // once when the restored cache has their completion, else waiting again
-// with the deadline they had.
+// with the deadline they had. Their ids count as seen: a retry of the same
+// feedback after the restart is a duplicate.
 func (c *correlator) restorePending(rs []*store.PendingRecord) {
 	var ready []readyRecord
 	var overflow []*store.PendingRecord
@@ -323,6 +408,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 		}
 		c.seen.Accept(r.TraceID, r.FeedbackID, r.Arrived)
 	}
+	c.version++
 	c.mu.Unlock()
 	c.emitter.enqueue(ready)
 	c.emitter.release(overflow, unmatchedOverflow)
@@ -345,7 +431,7 @@ func (c *correlator) sizes() (traces, completions, pending int) {
 // background emitter hands delayed feedback to.
 func (c *correlator) setNext(next consumer.Logs) { c.emitter.next = next }
 
-// encodeRecord keeps a parked record with its resource and scope as OTLP bytes.
+// encodeRecord keeps a held record with its resource and scope as OTLP bytes.
 func encodeRecord(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) ([]byte, error) {
 	ld := plog.NewLogs()
 	orl := ld.ResourceLogs().AppendEmpty()

@@ -43,9 +43,13 @@ var reserved = map[string]bool{
 	"gen_ai.response.finish_reasons": true, "gen_ai.conversation.id": true,
 }
 
-// idKeys are never cut: the parser bounds the feedback id (a cut id would
-// no longer be the one the dedupe window and storage know).
-var idKeys = map[string]bool{feedback.AttrID: true}
+// idKeys are never cut on a valid record: a cut id would no longer be the
+// one the dedupe window, storage and the join know. The parser bounds each
+// of them (feedback.MaxIDLength); on an invalid record they are cut like
+// any string.
+var idKeys = map[string]bool{
+	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true, feedback.AttrResponseID: true,
+}
 
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
 type enricher struct {
@@ -57,7 +61,7 @@ type enricher struct {
 // base does what every output record gets: the record normalised, the event
 // name, the normalised ids, the New Relic event type and the correlation.
 func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
-	e.normalize(lr)
+	e.normalize(lr, f.Valid())
 	lr.SetEventName(eventName)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(lr.ObservedTimestamp())
@@ -79,10 +83,11 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 }
 
 // normalize flattens the metadata (keys already on the record and the
-// built-in keys win; at most max_metadata_keys) and cuts long strings. It is
-// idempotent, and runs before a record is held back, so a held record costs
-// no more memory than the limits allow.
-func (e *enricher) normalize(lr plog.LogRecord) {
+// built-in keys win; at most max_metadata_keys) and cuts long strings, but
+// not the ids of a valid record (the parser bounds them). It is idempotent,
+// and runs before a record is held back, so a held record costs no more
+// memory than the limits allow.
+func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 	attrs := lr.Attributes()
 	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
 		flat := pcommon.NewMap()
@@ -102,7 +107,7 @@ func (e *enricher) normalize(lr plog.LogRecord) {
 			return true
 		})
 	}
-	e.truncate(attrs)
+	e.truncate(attrs, valid)
 	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr && len(b.Str()) > e.cfg.MaxAttributeLength {
 		b.SetStr(cut(b.Str(), e.cfg.MaxAttributeLength))
 		e.truncated("max_attribute_length", 1)
@@ -111,10 +116,10 @@ func (e *enricher) normalize(lr plog.LogRecord) {
 
 // truncate cuts string values longer than max_attribute_length, at a UTF-8
 // boundary, so one pasted essay cannot exceed what backends accept.
-func (e *enricher) truncate(attrs pcommon.Map) {
+func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
 	limit := e.cfg.MaxAttributeLength
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		if idKeys[k] {
+		if keepIDs && idKeys[k] {
 			return true
 		}
 		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
@@ -134,16 +139,16 @@ func cut(s string, limit int) string {
 	return s[:i]
 }
 
-// invalid marks a record that cannot be joined, with what is wrong.
-func (e *enricher) invalid(lr plog.LogRecord, f *feedback.Feedback) {
+// markInvalid marks a record that cannot be joined, with what is wrong.
+func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 	lr.Attributes().PutStr(attrError, f.Problem)
 	e.base(lr, f, correlationInvalid)
 }
 
-// unmatched marks valid feedback whose completion was not found. The record
+// markUnmatched marks valid feedback whose completion was not found. The record
 // is placed in the trace it is about, so trace-id routing and backends find
 // it next to that trace's spans.
-func (e *enricher) unmatched(lr plog.LogRecord, f *feedback.Feedback) {
+func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 	lr.SetTraceID(f.TraceID)
 	lr.SetSpanID(f.SpanID)
 	if !f.SpanID.IsEmpty() {
@@ -152,9 +157,9 @@ func (e *enricher) unmatched(lr plog.LogRecord, f *feedback.Feedback) {
 	e.base(lr, f, correlationUnmatched)
 }
 
-// matched writes the completion's fields and parents the record to its span.
+// markMatched writes the completion's fields and parents the record to its span.
 // It returns the feedback delay in milliseconds.
-func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Completion, now int64) int64 {
+func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Completion, now int64) int64 {
 	lr.SetTraceID(f.TraceID)
 	lr.SetSpanID(c.SpanID)
 	attrs := lr.Attributes()
@@ -202,7 +207,7 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 		attrs.PutInt(attrDelay, delay)
 	}
 	if e.cfg.MaxAttributeLength < genai.MaxStringBytes {
-		e.truncate(attrs) // the completion's strings too, when the limit is below theirs
+		e.truncate(attrs, true) // the completion's strings too, when the limit is below theirs
 	}
 	return delay
 }

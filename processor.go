@@ -23,6 +23,9 @@ func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
+// Shutdown stops the traces side; the shared state stops with the last side.
+func (p *tracesProcessor) Shutdown(ctx context.Context) error { return p.stopSide(ctx, false) }
+
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if p.c.cfg.Mode == ModeJoin {
 		p.c.observeTraces(td)
@@ -42,6 +45,10 @@ func (p *logsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
+// Shutdown stops the logs side: held feedback is handed out (see
+// emitter.stop); the shared state stops with the last side.
+func (p *logsProcessor) Shutdown(ctx context.Context) error { return p.stopSide(ctx, true) }
+
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if !p.hasFeedback(ld) {
 		return p.next.ConsumeLogs(ctx, ld)
@@ -50,44 +57,41 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		p.route(ld)
 		return p.next.ConsumeLogs(ctx, ld)
 	}
-	var evals []evalRequest
-	var accepted []acceptedID
+	var b logsBatch
 	// Only a scope or resource emptied by taking records out goes; an empty
 	// one the app sent passes on as it came.
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		emptiedScope := false
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			removed := false
+			takenOut := false
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				if !p.c.matcher.Is(lr) {
 					return false
 				}
-				out, id := p.c.consumeFeedback(rl, sl, lr, &evals)
-				if id.ok {
-					accepted = append(accepted, id)
-				}
-				removed = removed || out == remove
-				return out == remove
+				out := p.c.consumeFeedback(rl, sl, lr, &b)
+				takenOut = takenOut || out == takeOut
+				return out == takeOut
 			})
-			emptied := removed && sl.LogRecords().Len() == 0
+			emptied := takenOut && sl.LogRecords().Len() == 0
 			emptiedScope = emptiedScope || emptied
 			return emptied
 		})
 		return emptiedScope && rl.ScopeLogs().Len() == 0
 	})
 	// Appended after the walk: RemoveIf must not see the slice grow.
-	for _, ev := range evals {
+	for _, ev := range b.evals {
 		evaluation(ev.dst, ev.rec, &ev.comp)
 	}
 	if ld.ResourceLogs().Len() == 0 {
-		return nil // everything was held back or a duplicate
+		p.c.commit(&b) // everything was held back or a duplicate
+		return nil
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
-		// The caller will retry the batch: its feedback must not then count
-		// as already seen.
-		p.c.forget(accepted)
+		// The caller will retry the batch: it must find no trace of this try.
+		p.c.rollback(&b)
 		return err
 	}
+	p.c.commit(&b)
 	return nil
 }
 

@@ -87,7 +87,8 @@ func attr(lr plog.LogRecord, k string) string {
 
 func TestSharedStateLifecycle(t *testing.T) {
 	ctx := context.Background()
-	f := NewFactory()
+	state := &factoryState{shared: map[*Config]*shared{}}
+	f := newFactory(state)
 	cfg := f.CreateDefaultConfig()
 	set := processortest.NewNopSettings(metadata.Type)
 	tp, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
@@ -107,9 +108,9 @@ func TestSharedStateLifecycle(t *testing.T) {
 	require.NoError(t, lp.Start(ctx, host))
 	require.NoError(t, tp.Shutdown(ctx))
 	require.NoError(t, lp.Shutdown(ctx))
-	registry.Lock()
-	_, still := registry.m[cfg.(*Config)]
-	registry.Unlock()
+	state.mu.Lock()
+	_, still := state.shared[cfg.(*Config)]
+	state.mu.Unlock()
 	require.False(t, still, "shutdown removes the shared state, so a reload starts fresh")
 
 	again, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
@@ -305,11 +306,11 @@ func TestLimitsCut(t *testing.T) {
 	assert.False(t, hasMD, "metadata is flattened")
 	metadatatest.AssertEqualProcessorLlmFeedbackTruncated(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "max_metadata_keys"))},
-		// The message only: trace_id and the generated id are written after the cut.
+		// The message only: ids are never cut.
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
 	}, ignore())
 	assert.Equal(t, traceID(4).String(), attr(got[0], "trace_id"))
-	assert.Equal(t, "generated-1", attr(got[0], "id"))
+	assert.Len(t, attr(got[0], "id"), 36, "a derived id, never cut")
 }
 
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }

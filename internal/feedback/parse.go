@@ -21,7 +21,9 @@ const (
 	AttrIngestSource = "ingest_source"
 )
 
-// MaxIDLength bounds a feedback id an app sends.
+// MaxIDLength bounds the ids an app sends as strings: the feedback id and
+// the response id (both are keys of the join, the dedupe window or storage,
+// and are never cut).
 const MaxIDLength = 256
 
 // Reasons a record is invalid, as the low-cardinality metric attribute.
@@ -103,10 +105,7 @@ func (f *Feedback) fail(reason, format string, args ...any) {
 // Parse reads lr's input fields. It never changes lr.
 func Parse(lr plog.LogRecord) Feedback {
 	var f Feedback
-	f.Time = int64(lr.Timestamp())
-	if f.Time == 0 {
-		f.Time = int64(lr.ObservedTimestamp())
-	}
+	f.Time = TimeOf(lr)
 	attrs := lr.Attributes()
 
 	f.TraceID = lr.TraceID()
@@ -184,11 +183,21 @@ func Parse(lr plog.LogRecord) Feedback {
 	if v, ok := attrs.Get(AttrResponseID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadType, "gen_ai.response.id is %s; expected a string", typeName(v))
+		} else if len(v.Str()) > MaxIDLength {
+			f.fail(ReasonBadType, "gen_ai.response.id is %d bytes long; at most %d", len(v.Str()), MaxIDLength)
 		} else {
 			f.ResponseID = strings.Clone(v.Str())
 		}
 	}
 	return f
+}
+
+// TimeOf is the feedback's own time: Timestamp, else ObservedTimestamp.
+func TimeOf(lr plog.LogRecord) int64 {
+	if t := lr.Timestamp(); t != 0 {
+		return int64(t)
+	}
+	return int64(lr.ObservedTimestamp())
 }
 
 // typeName names v's type the way a user writing JSON or Python would, with

@@ -12,10 +12,13 @@ type PendingRecord struct {
 	Arrived    int64
 	Deadline   int64
 	Data       []byte
-	// Seq is the record's key in a storage extension, 0 when not stored.
-	// Seq and Gone belong to the caller's storage glue and its lock.
-	Seq  uint64
-	Gone bool
+	// Seq is the record's key in a storage extension, 0 when it has none;
+	// Stored is set once the write is done; Gone once the record left (its
+	// key is then deleted). The three belong to the caller's storage glue
+	// and its lock.
+	Seq    uint64
+	Stored bool
+	Gone   bool
 	link[PendingRecord]
 }
 
