@@ -22,6 +22,10 @@ type faultDisk struct {
 	fail    map[storage.OpType]bool // the call returns errDisk
 	hang    chan struct{}           // non-nil: every call blocks until it is closed or ctx ends
 	corrupt bool                    // Get returns mangled bytes
+	// failMulti fails every batch of more than one operation; failKeys
+	// fails every call that touches one of these keys.
+	failMulti bool
+	failKeys  map[string]bool
 	reads   int                     // keys read
 	calls   int
 	closed  bool
@@ -30,7 +34,7 @@ type faultDisk struct {
 var errDisk = errors.New("input/output error")
 
 func newFaultDisk() *faultDisk {
-	return &faultDisk{m: map[string][]byte{}, fail: map[storage.OpType]bool{}}
+	return &faultDisk{m: map[string][]byte{}, fail: map[storage.OpType]bool{}, failKeys: map[string]bool{}}
 }
 
 // failAll makes every operation fail (a full or read-only disk), or heals it.
@@ -52,6 +56,26 @@ func (d *faultDisk) keys() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.m)
+}
+
+// has reports whether key is stored.
+func (d *faultDisk) has(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.m[key]
+	return ok
+}
+
+func (d *faultDisk) set(f func(d *faultDisk)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d)
+}
+
+func (d *faultDisk) callCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls
 }
 
 func (d *faultDisk) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
@@ -87,8 +111,11 @@ func (d *faultDisk) Batch(ctx context.Context, ops ...*storage.Operation) error 
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.failMulti && len(ops) > 1 {
+		return errDisk
+	}
 	for _, op := range ops {
-		if d.fail[op.Type] {
+		if d.fail[op.Type] || d.failKeys[op.Key] {
 			return errDisk
 		}
 	}

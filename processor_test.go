@@ -218,9 +218,7 @@ func TestEmitterGivesUpAfterGrace(t *testing.T) {
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(3), 1, "m")))
 	h.s.c.emitter.flush(ctx) // refused: queued again
 	h.clock.Advance(time.Minute + time.Second)
-	h.s.c.emitter.mu.Lock()
-	h.s.c.emitter.retryAt = time.Time{}
-	h.s.c.emitter.mu.Unlock()
+	retryNow(h.s.c.emitter)
 	h.s.c.emitter.flush(ctx) // refused and past the grace: given up
 	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 	require.NoError(t, h.s.Shutdown(ctx))
