@@ -26,9 +26,9 @@ type faultDisk struct {
 	// fails every call that touches one of these keys.
 	failMulti bool
 	failKeys  map[string]bool
-	reads   int                     // keys read
-	calls   int
-	closed  bool
+	reads     int // keys read
+	calls     int
+	closed    bool
 }
 
 var errDisk = errors.New("input/output error")
