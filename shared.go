@@ -183,7 +183,10 @@ func (s *shared) start(ctx context.Context, host component.Host) error {
 // warnAboutLayout tells the user at start when a pipeline layout makes the
 // processor useless; called with s.mu held.
 func (s *shared) warnAboutLayout() {
-	if s.c.cfg.Mode != ModeJoin {
+	if s.c.cfg.Mode == ModeRoute {
+		if s.tracesSide == 0 {
+			s.logger.Warn(fmt.Sprintf("%s (mode: route) is in no traces pipeline: feedback that names its completion by gen_ai.response.id, join::keys or gen_ai.conversation.id cannot be routed, only feedback with a trace id; add %s to the traces pipeline too", s.id, s.id))
+		}
 		return
 	}
 	switch {

@@ -44,6 +44,8 @@ processors:
 {{- end}}
     pending:
       ttl: {{or (index .Extra "pending_ttl") "30s"}}
+    join:
+      keys: [app.message_id]
 exporters:
   file/logs:
     path: {{.Dir}}/logs.jsonl

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
@@ -190,4 +192,70 @@ func TestScaleOutBackendDown(t *testing.T) {
 	}
 	assert.Positive(t, whileDown, "the backend that was down got none of the feedback sent meanwhile")
 	t.Logf("feedback sent while backend 2 was down that it joined after its restart: %d", whileDown)
+}
+
+// TestScaleOutByKeys: feedback that carries only a response id, an app key
+// or a conversation id (a third of it sent before its completion) goes
+// through the router, which learned from the completions passing through it
+// where each went; every feedback comes out matched exactly once, joined to
+// its own completion, on the backend that has it.
+func TestScaleOutByKeys(t *testing.T) {
+	s := startScaleOut(t)
+	const n, batch = 600, 100
+	ids, fbIDs := scaleOutTraffic(n)
+	keys := []string{"gen_ai.response.id", "app.message_id", "gen_ai.conversation.id"}
+	end := time.Now().Add(-time.Minute)
+	keyed := func(from, to int) plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for i := from; i < to; i++ {
+			lr := lrs.AppendEmpty()
+			lr.SetEventName("LlmFeedbackMessage")
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			lr.SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(i)})
+			lr.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
+			lr.Attributes().PutStr("rating", "Good")
+			lr.Attributes().PutStr("id", fbIDs[i])
+		}
+		return ld
+	}
+	completions := func(from, to int) ptrace.Traces {
+		td := ptrace.NewTraces()
+		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for i := from; i < to; i++ {
+			sp := spans.AppendEmpty()
+			sp.SetTraceID(ids[i])
+			sp.SetSpanID(pcommon.SpanID{0: 2, 6: byte(i >> 8), 7: byte(i)})
+			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-time.Second)))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+			sp.Attributes().PutStr("gen_ai.operation.name", "chat")
+			sp.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+			sp.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
+		}
+		return td
+	}
+	early := n / 3
+	for b := 0; b < early; b += batch {
+		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, early))))
+	}
+	for b := 0; b < n; b += batch {
+		require.NoError(t, s.router.SendTraces(completions(b, min(b+batch, n))))
+	}
+	for b := early; b < n; b += batch {
+		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, n))))
+	}
+	s.allOnce(t, fbIDs, 60*time.Second)
+
+	var got []tc.Record
+	for _, b := range s.backends {
+		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
+		require.NoError(t, err)
+		got = append(got, tc.Flatten(lds)...)
+	}
+	joined := byID(got)
+	for i, id := range fbIDs {
+		r := joined[id]
+		assert.Equal(t, ids[i].String(), r.Attrs["trace_id"], id)
+		assert.Equal(t, keys[i%3], r.Attrs["llm.feedback.join_key"], id)
+	}
 }
