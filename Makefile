@@ -49,6 +49,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTraceID$$' -fuzztime $(FUZZTIME) ./internal/feedback
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/feedback
 
+# The built collector with storage under retrying OTLP clients, a backend
+# that refuses 30% of requests and SIGKILLs at random moments (about 3.5
+# minutes; not in CI, where TestChaosShort runs a short one). Prints the CHAOS
+# line last and fails when feedback was lost or duplicated other than with
+# the same id across a SIGKILL. CHAOS_FLAGS adds options (go run ./cmd/chaos -h).
+.PHONY: chaos
+chaos: build
+	$(GO) run ./cmd/chaos -collector $(OTELCOL) $(CHAOS_FLAGS)
+
 # Memory under hostile volumes, in process (not in CI; about 15 s).
 flood:
 	$(GO) run ./cmd/flood

@@ -33,6 +33,7 @@ type Config struct {
 	Pending  PendingConfig  `mapstructure:"pending"`
 	Feedback FeedbackConfig `mapstructure:"feedback"`
 	Output   OutputConfig   `mapstructure:"output"`
+	Join     JoinConfig     `mapstructure:"join"`
 	// Storage names a storage extension (such as file_storage/llm) that keeps
 	// pending feedback and the completion cache across restarts. Optional.
 	Storage *component.ID `mapstructure:"storage"`
@@ -96,6 +97,19 @@ type FeedbackConfig struct {
 	DedupeMaxIDs    int           `mapstructure:"dedupe_max_ids"`
 }
 
+// JoinConfig says which keys besides the trace id find a completion.
+type JoinConfig struct {
+	// Keys are attributes an app sets on a completion span (or its
+	// resource) and on feedback about it, such as its own message id.
+	Keys []string `mapstructure:"keys"`
+	// ByResponseID finds a completion by gen_ai.response.id in any trace.
+	ByResponseID bool `mapstructure:"by_response_id"`
+	// ByConversation finds the turn of a conversation a user rated.
+	ByConversation bool `mapstructure:"by_conversation"`
+	// MaxConversations bounds the conversations indexed.
+	MaxConversations int `mapstructure:"max_conversations"`
+}
+
 // OutputConfig shapes the emitted records.
 type OutputConfig struct {
 	NewRelicEventType bool `mapstructure:"newrelic_event_type"`
@@ -112,6 +126,7 @@ func createDefaultConfig() component.Config {
 		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
 		Output:               OutputConfig{NewRelicEventType: true},
+		Join:                 JoinConfig{ByResponseID: true, ByConversation: true, MaxConversations: 100_000},
 		StorageFlushInterval: 10 * time.Second,
 		StorageTimeout:       5 * time.Second,
 		StorageQueueSize:     10_000,
@@ -163,9 +178,41 @@ func (cfg *Config) Validate() error {
 	positiveInt("feedback::max_metadata_keys", cfg.Feedback.MaxMetadataKeys)
 	positiveDur("feedback::dedupe_ttl", cfg.Feedback.DedupeTTL)
 	positiveInt("feedback::dedupe_max_ids", cfg.Feedback.DedupeMaxIDs)
+	errs = append(errs, cfg.Join.validate()...)
 	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
 	positiveDur("storage_timeout", cfg.StorageTimeout)
 	positiveInt("storage_queue_size", cfg.StorageQueueSize)
 	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
 	return errors.Join(errs...)
+}
+
+// joinKeysTaken are attribute names join::keys cannot use: the keys the
+// join already reads, and the feedback's own fields.
+var joinKeysTaken = map[string]bool{
+	"trace_id": true, "span_id": true, "gen_ai.response.id": true, "gen_ai.conversation.id": true,
+	"session.id": true, "id": true, "rating": true, "category": true, "message": true, "metadata": true,
+	"ingest_source": true,
+}
+
+func (j *JoinConfig) validate() []error {
+	var errs []error
+	if len(j.Keys) > maxJoinKeys {
+		errs = append(errs, fmt.Errorf("join::keys lists %d keys; at most %d", len(j.Keys), maxJoinKeys))
+	}
+	seen := map[string]bool{}
+	for i, k := range j.Keys {
+		switch {
+		case k == "":
+			errs = append(errs, fmt.Errorf("join::keys[%d] must not be empty", i))
+		case joinKeysTaken[k]:
+			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which the join reads already or a feedback field uses; name an attribute of your own", i, k))
+		case seen[k]:
+			errs = append(errs, fmt.Errorf("join::keys[%d] repeats %q", i, k))
+		}
+		seen[k] = true
+	}
+	if j.MaxConversations <= 0 {
+		errs = append(errs, fmt.Errorf("join::max_conversations must be a positive integer, got %d", j.MaxConversations))
+	}
+	return errs
 }

@@ -11,16 +11,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
-// readyRecord is held feedback on its way out: joined to comp when matched,
-// else unmatched for reason.
+// readyRecord is held feedback on its way out: joined to match when
+// matched, else unmatched for reason.
 type readyRecord struct {
 	rec     *store.PendingRecord
-	comp    genai.Completion
+	match   store.Match
 	matched bool
 	reason  string
 	// giveUp is when retries stop; set when the record is first queued.
@@ -262,12 +260,16 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 		}
 		sl := ld.ResourceLogs().At(0).ScopeLogs().At(0)
 		lr := sl.LogRecords().At(0)
-		f := feedback.Feedback{TraceID: r.rec.TraceID, SpanID: r.rec.Selector.SpanID, ID: r.rec.FeedbackID, Time: feedback.TimeOf(lr)}
+		f := feedbackOf(r.rec, lr)
 		var delay int64
-		if r.matched {
-			delay = e.c.enr.markMatched(lr, &f, &r.comp, now)
+		if e.c.cfg.Mode == ModeRoute {
+			if r.matched {
+				e.c.addressMatch(lr, &f, &r.match)
+			} // else on as it came, for the joining tier
+		} else if r.matched {
+			delay = e.c.enr.markMatched(lr, &f, &r.match, now)
 			if e.c.cfg.Output.EvaluationEvent {
-				evaluation(sl.LogRecords(), lr, &r.comp)
+				evaluation(sl.LogRecords(), lr, &r.match.Comp)
 			}
 		} else {
 			e.c.enr.markUnmatched(lr, &f)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 // Output names. The feedback fields keep New Relic's names; the completion's
@@ -23,6 +24,10 @@ const (
 	attrServiceName       = "llm.completion.service.name"
 	attrDuration          = "duration"
 	attrErrorFlag         = "error"
+	attrJoinKey           = "llm.feedback.join_key"
+	attrConvCompletions   = "llm.conversation.completions"
+	attrConvInputTokens   = "llm.conversation.usage.input_tokens"
+	attrConvOutputTokens  = "llm.conversation.usage.output_tokens"
 
 	correlationMatched   = "matched"
 	correlationUnmatched = "unmatched"
@@ -37,7 +42,8 @@ var reserved = map[string]bool{
 	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
 	feedback.AttrSpanID: true, feedback.AttrResponseID: true, feedback.AttrMetadata: true,
 	attrNewRelicEventType: true, attrCorrelation: true, attrError: true, attrDelay: true,
-	attrServiceName: true, attrDuration: true, attrErrorFlag: true,
+	attrServiceName: true, attrDuration: true, attrErrorFlag: true, attrJoinKey: true,
+	attrConvCompletions: true, attrConvInputTokens: true, attrConvOutputTokens: true,
 	"gen_ai.operation.name": true, "gen_ai.provider.name": true, "gen_ai.request.model": true,
 	"gen_ai.response.model": true, "gen_ai.usage.input_tokens": true, "gen_ai.usage.output_tokens": true,
 	"gen_ai.response.finish_reasons": true, "gen_ai.conversation.id": true,
@@ -74,7 +80,10 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 	}
 	if f.Valid() {
 		attrs.PutStr(feedback.AttrID, f.ID)
-		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
+		// A routing tier that found the completion by another key says so.
+		if v, ok := attrs.Get(attrJoinKey); !ok || f.Key.Kind != store.ByTrace || v.Str() == "" {
+			attrs.PutStr(attrJoinKey, f.Key.Name)
+		}
 	}
 	if e.cfg.Output.NewRelicEventType {
 		attrs.PutStr(attrNewRelicEventType, eventName)
@@ -145,22 +154,31 @@ func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 	e.base(lr, f, correlationInvalid)
 }
 
-// markUnmatched marks valid feedback whose completion was not found. The record
-// is placed in the trace it is about, so trace-id routing and backends find
-// it next to that trace's spans.
+// markUnmatched marks valid feedback whose completion was not found. A record
+// that names a trace is placed in it, so trace-id routing and backends find
+// it next to that trace's spans; one that named its completion by another
+// key keeps its own TraceID and gets no trace_id.
 func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
-	lr.SetTraceID(f.TraceID)
-	lr.SetSpanID(f.SpanID)
-	if !f.SpanID.IsEmpty() {
-		lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+	if f.Key.Kind == store.ByTrace {
+		lr.SetTraceID(f.TraceID)
+		lr.SetSpanID(f.SpanID)
+		if !f.SpanID.IsEmpty() {
+			lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+		}
 	}
 	e.base(lr, f, correlationUnmatched)
+	if f.Key.Kind == store.ByTrace {
+		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
+	} else {
+		lr.Attributes().Remove(feedback.AttrTraceID)
+	}
 }
 
 // markMatched writes the completion's fields and parents the record to its span.
 // It returns the feedback delay in milliseconds.
-func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Completion, now int64) int64 {
-	lr.SetTraceID(f.TraceID)
+func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store.Match, now int64) int64 {
+	c := &m.Comp
+	lr.SetTraceID(m.Trace)
 	lr.SetSpanID(c.SpanID)
 	attrs := lr.Attributes()
 	// Room for the metadata flattened and the ~20 attributes written below,
@@ -172,6 +190,7 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, c *genai
 	attrs.EnsureCapacity(attrs.Len() + grow)
 	// The metadata must not shadow the completion's fields: flatten first.
 	e.base(lr, f, correlationMatched)
+	attrs.PutStr(feedback.AttrTraceID, m.Trace.String())
 	attrs.PutStr(feedback.AttrSpanID, c.SpanID.String())
 	putStr(attrs, "gen_ai.operation.name", c.Operation())
 	putStr(attrs, "gen_ai.provider.name", c.Provider())
@@ -192,6 +211,12 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, c *genai
 		}
 	}
 	putStr(attrs, "gen_ai.conversation.id", c.ConversationID)
+	if f.Key.Kind == store.ByConversation {
+		attrs.PutStr("gen_ai.conversation.id", f.Key.Value)
+		attrs.PutInt(attrConvCompletions, m.Conversation.Completions)
+		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
+		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
+	}
 	if c.DurationNano > 0 {
 		attrs.PutDouble(attrDuration, float64(c.DurationNano)/1e6)
 	}

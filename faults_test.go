@@ -260,7 +260,7 @@ func TestUndecodableRecordIsKept(t *testing.T) {
 	disk := newFaultDisk()
 	cfg := storageConfig()
 	p := newPersister(disk, zap.NewNop(), newTelemetry(nil), cfg)
-	p.store(&store.PendingRecord{TraceID: traceID(5), FeedbackID: "bad", Deadline: startTime.Add(time.Hour).UnixNano(), Data: []byte{0xff, 0x01}})
+	p.store(&store.PendingRecord{Key: store.TraceKey(traceID(5)), TraceID: traceID(5), FeedbackID: "bad", Deadline: startTime.Add(time.Hour).UnixNano(), Data: []byte{0xff, 0x01}})
 	p.writeQueued()
 
 	tt := componenttest.NewTelemetry()

@@ -7,13 +7,12 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 )
 
 // tracesProcessor is the traces pipeline's side: it reads completions into
-// the shared correlator and passes every span on unchanged.
+// the shared correlator and passes every span on unchanged. (The service
+// counts the items every processor receives and sends on, so this side
+// needs no processorhelper wrapper for that.)
 type tracesProcessor struct {
 	*shared
 	next consumer.Traces
@@ -27,9 +26,7 @@ func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 func (p *tracesProcessor) Shutdown(ctx context.Context) error { return p.stopSide(ctx, false) }
 
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	if p.c.cfg.Mode == ModeJoin {
-		p.c.observeTraces(td)
-	}
+	p.c.observeTraces(td)
 	return p.next.ConsumeTraces(ctx, td)
 }
 
@@ -51,10 +48,6 @@ func (p *logsProcessor) Shutdown(ctx context.Context) error { return p.stopSide(
 
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if !p.hasFeedback(ld) {
-		return p.next.ConsumeLogs(ctx, ld)
-	}
-	if p.c.cfg.Mode == ModeRoute {
-		p.route(ld)
 		return p.next.ConsumeLogs(ctx, ld)
 	}
 	var b logsBatch
@@ -95,31 +88,6 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
-// route places each feedback record where a trace-id load balancer sends
-// the completion's spans (see RouteConfig), and writes the completion's
-// trace id in normal form to trace_id for the joining tier. A record whose
-// trace id cannot be read is left as it is, for that tier to mark invalid.
-func (p *logsProcessor) route(ld plog.Logs) {
-	standIn := p.c.cfg.Route.RecordTraceID == RouteStandIn
-	p.eachRecord(ld, func(lr plog.LogRecord) bool {
-		if !p.c.matcher.Is(lr) {
-			return true
-		}
-		f := feedback.Parse(lr)
-		if !f.Valid() {
-			return true
-		}
-		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
-		id := f.TraceID
-		if s := lbkey.StandIn(id); standIn && !s.IsEmpty() {
-			id = s
-		}
-		lr.SetTraceID(id)
-		lr.SetSpanID(f.SpanID)
-		return true
-	})
-}
-
 // hasFeedback is on the path of every log batch: plain loops, no callback,
 // so a batch without feedback costs little more than reading its records.
 func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
@@ -137,22 +105,6 @@ func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
 		}
 	}
 	return false
-}
-
-// eachRecord calls f for every record until f returns false.
-func (p *logsProcessor) eachRecord(ld plog.Logs, f func(plog.LogRecord) bool) {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if !f(lrs.At(k)) {
-					return
-				}
-			}
-		}
-	}
 }
 
 var (

@@ -166,10 +166,7 @@ func (s *shared) Start(ctx context.Context, host component.Host) error {
 
 func (s *shared) start(ctx context.Context, host component.Host) error {
 	s.warnAboutLayout()
-	if s.c.cfg.Mode == ModeRoute {
-		return nil // no state to keep
-	}
-	if s.c.cfg.Storage != nil {
+	if s.c.cfg.Storage != nil && s.c.cfg.Mode == ModeJoin {
 		client, err := openStorage(ctx, host, *s.c.cfg.Storage, s.id)
 		if err != nil {
 			return err

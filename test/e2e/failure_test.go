@@ -63,6 +63,20 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp)
 }
 
+// settle is how long an exactly-once check keeps watching after the last
+// expected record arrived: a duplicate, from a retry of something already
+// delivered, comes after the original.
+const settle = 3 * time.Second
+
+// copies adds up how many times each id came.
+func copies(received map[string]int) int {
+	total := 0
+	for _, times := range received {
+		total += times
+	}
+	return total
+}
+
 func (b *backend) received() map[string]int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -170,6 +184,8 @@ func TestExporterFailureThenRecovery(t *testing.T) {
 	// The client retries its refused batch, as OTLP clients do.
 	require.Eventually(t, func() bool { return c.SendLogs(feedbackBatch(directIDs, direct)) == nil }, 20*time.Second, 100*time.Millisecond)
 	require.Eventually(t, func() bool { return len(b.received()) == 2*n }, 30*time.Second, 20*time.Millisecond)
+	require.Never(t, func() bool { return copies(b.received()) > 2*n }, settle, 50*time.Millisecond,
+		"a copy arrived after every id had: %v", b.received())
 	for id, times := range b.received() {
 		assert.Equal(t, 1, times, id)
 	}

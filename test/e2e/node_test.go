@@ -31,12 +31,17 @@ var (
 	npmCIErr  error
 )
 
-// nodeExample skips when node or npm is missing, installs the example's locked
-// dependencies once per test binary (`npm ci`), and returns its directory.
+// nodeExample installs the example's locked dependencies once per test
+// binary (`npm ci`) and returns its directory. Without node or npm it skips
+// on a developer's machine and fails in CI (CI=true), where a skip would
+// pass a run that never tried the example.
 func nodeExample(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not on PATH (%v); CI=true, so the Node.js example must run: install Node.js and npm", tool, err)
+			}
 			t.Skipf("%s is not on PATH (%v); the Node.js example test needs Node.js and npm", tool, err)
 		}
 	}

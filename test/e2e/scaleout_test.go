@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,36 +15,50 @@ import (
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
 
-// TestScaleOut runs examples/scale-out as written: one routing collector and
-// three backends on loopback. 2,000 completions and their feedback (a third
-// of it sent before its span, all of it from other requests' traces) go
-// through the router; every feedback must come out matched exactly once,
-// spread over all three backends.
-func TestScaleOut(t *testing.T) {
+// scaleOut is examples/scale-out as written: one routing collector and
+// three backends on loopback, each with its own ports and OUT_DIR, as the
+// README starts them.
+type scaleOut struct {
+	router   *tc.Collector
+	backends []*tc.Collector
+}
+
+func startScaleOut(t *testing.T) scaleOut {
 	bin := tc.Binary(t)
 	dir := filepath.Join("..", "..", "examples", "scale-out")
-	var backends []*tc.Collector
-	env := map[string]string{}
+	var s scaleOut
+	routerDir := t.TempDir()
+	env := map[string]string{"STORAGE_DIR": filepath.Join(routerDir, "queue")}
 	for i := range 3 {
 		b := tc.NewFromFile(t, bin, t.TempDir(), filepath.Join(dir, "backend.yaml"), nil)
 		b.Start()
-		backends = append(backends, b)
+		s.backends = append(s.backends, b)
 		env[fmt.Sprintf("BACKEND_%d", i+1)] = fmt.Sprintf("127.0.0.1:%d", b.GRPC)
 	}
-	router := tc.NewFromFile(t, bin, t.TempDir(), filepath.Join(dir, "router.yaml"), env)
-	router.Start()
+	s.router = tc.NewFromFile(t, bin, routerDir, filepath.Join(dir, "router.yaml"), env)
+	s.router.Start()
+	return s
+}
 
-	const n, batch = 2000, 100
+// scaleOutTraffic is n completions in distinct traces and a feedback id for each.
+func scaleOutTraffic(n int) ([]pcommon.TraceID, []string) {
 	ids := make([]pcommon.TraceID, n)
 	fbIDs := make([]string, n)
 	for i := range ids {
 		ids[i] = pcommon.TraceID{0: 0xc0, 1: byte(i * 7), 2: byte(i * 13), 14: byte(i >> 8), 15: byte(i)}
 		fbIDs[i] = fmt.Sprintf("fb-%04d", i)
 	}
+	return ids, fbIDs
+}
+
+// send sends the completions ids[from:to] and their feedback through the
+// router: the first third of the feedback before the completions.
+func (s scaleOut) send(t *testing.T, ids []pcommon.TraceID, fbIDs []string, from, to int) {
+	const batch = 100
 	sendFeedback := func(from, to int) {
-		for s := from; s < to; s += batch {
-			e := min(s+batch, to)
-			ld := feedbackBatch(fbIDs[s:e], ids[s:e])
+		for b := from; b < to; b += batch {
+			e := min(b+batch, to)
+			ld := feedbackBatch(fbIDs[b:e], ids[b:e])
 			// As a plain SDK would send it: in the trace of the request that
 			// carried the click, not the completion's.
 			lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
@@ -50,39 +66,128 @@ func TestScaleOut(t *testing.T) {
 				lrs.At(k).SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(k)})
 				lrs.At(k).SetSpanID(pcommon.SpanID{0: 0xee, 7: 1})
 			}
-			require.NoError(t, router.SendLogs(ld))
+			require.NoError(t, s.router.SendLogs(ld))
 		}
 	}
-	sendFeedback(0, n/3)
-	for s := 0; s < n; s += batch {
-		require.NoError(t, router.SendTraces(completionBatch(ids[s:min(s+batch, n)])))
+	early := from + (to-from)/3
+	sendFeedback(from, early)
+	for b := from; b < to; b += batch {
+		require.NoError(t, s.router.SendTraces(completionBatch(ids[b:min(b+batch, to)])))
 	}
-	sendFeedback(n/3, n)
+	sendFeedback(early, to)
+}
 
-	seen := map[string]int{}
-	per := make([]int, len(backends))
+// out reads every backend's output: for each feedback id, the backends
+// (by index) it came out of, once per copy. Every record must be matched.
+// An error may be a line the exporter is still writing: read again.
+func (s scaleOut) out() (map[string][]int, error) {
+	seen := map[string][]int{}
+	for i, b := range s.backends {
+		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range tc.Flatten(lds) {
+			if r.EventName != "LlmFeedbackMessage" {
+				continue
+			}
+			id, _ := r.Attrs["id"].(string)
+			if c := r.Attrs["llm.feedback.correlation"]; c != "matched" {
+				return nil, fmt.Errorf("%s came out %v of backend %d", id, c, i+1)
+			}
+			seen[id] = append(seen[id], i)
+		}
+	}
+	return seen, nil
+}
+
+// allOnce waits until every id of fbIDs came out, keeps watching for a
+// settle period, and then checks each came out exactly once.
+func (s scaleOut) allOnce(t *testing.T, fbIDs []string, within time.Duration) map[string][]int {
+	var seen map[string][]int
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		clear(seen)
-		for i, b := range backends {
-			lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
-			require.NoError(ct, err)
-			per[i] = 0
-			for _, r := range tc.Flatten(lds) {
-				if r.EventName != "LlmFeedbackMessage" {
-					continue
-				}
-				require.Equal(ct, "matched", r.Attrs["llm.feedback.correlation"], r.Attrs["id"])
-				seen[r.Attrs["id"].(string)]++
-				per[i]++
+		var err error
+		seen, err = s.out()
+		require.NoError(ct, err)
+		var missing []string
+		for _, id := range fbIDs {
+			if len(seen[id]) == 0 {
+				missing = append(missing, id)
 			}
 		}
-		require.Len(ct, seen, n)
-	}, 60*time.Second, 200*time.Millisecond)
-	for id, times := range seen {
-		require.Equal(t, 1, times, id)
+		require.Empty(ct, missing, "%d of %d ids have not come out", len(missing), len(fbIDs))
+	}, within, 200*time.Millisecond)
+	copiesOf := func(seen map[string][]int) (n int) {
+		for _, at := range seen {
+			n += len(at)
+		}
+		return n
+	}
+	want := copiesOf(seen)
+	require.Never(t, func() bool {
+		now, err := s.out()
+		return err == nil && copiesOf(now) > want
+	}, settle, 200*time.Millisecond, "a copy came out after every id had")
+	for _, id := range fbIDs {
+		require.Len(t, seen[id], 1, "%s came out of backends %v", id, seen[id])
+	}
+	return seen
+}
+
+// TestScaleOut sends 2,000 completions and their feedback (a third of it
+// before its span, all of it from other requests' traces) through the
+// router; every feedback must come out matched exactly once, spread over all
+// three backends.
+func TestScaleOut(t *testing.T) {
+	s := startScaleOut(t)
+	const n = 2000
+	ids, fbIDs := scaleOutTraffic(n)
+	s.send(t, ids, fbIDs, 0, n)
+	seen := s.allOnce(t, fbIDs, 60*time.Second)
+	per := make([]int, len(s.backends))
+	for _, at := range seen {
+		per[at[0]]++
 	}
 	for i, k := range per {
 		assert.Positive(t, k, "backend %d got none", i+1)
 	}
 	t.Logf("feedback per backend: %v", per)
+}
+
+// TestScaleOutBackendDown: a backend is SIGKILLed between two rounds of
+// traffic, the next round goes through the router while it is down, the
+// router itself is SIGKILLed and restarted meanwhile (what it holds for the
+// missing backend is on disk, not in memory), the backend comes back, a
+// third round follows. Every feedback comes out matched exactly once, the
+// backend that was down included.
+func TestScaleOutBackendDown(t *testing.T) {
+	s := startScaleOut(t)
+	const round = 300
+	ids, fbIDs := scaleOutTraffic(3 * round)
+	down := s.backends[1]
+
+	s.send(t, ids, fbIDs, 0, round)
+	// Everything of the first round is out: nothing is in flight to the
+	// backend when it dies.
+	s.allOnce(t, fbIDs[:round], 30*time.Second)
+	down.Stop(syscall.SIGKILL)
+
+	s.send(t, ids, fbIDs, round, 2*round)
+	require.Eventually(t, func() bool {
+		return strings.Contains(s.router.Output(), "Exporting failed. Will retry the request after interval.")
+	}, 20*time.Second, 50*time.Millisecond, "the router retries the backend that is down")
+	s.router.Stop(syscall.SIGKILL)
+	s.router.Start()
+	down.Start()
+
+	s.send(t, ids, fbIDs, 2*round, 3*round)
+	seen := s.allOnce(t, fbIDs, 60*time.Second)
+	whileDown := 0
+	for _, id := range fbIDs[round : 2*round] {
+		if seen[id][0] == 1 {
+			whileDown++
+		}
+	}
+	assert.Positive(t, whileDown, "the backend that was down got none of the feedback sent meanwhile")
+	t.Logf("feedback sent while backend 2 was down that it joined after its restart: %d", whileDown)
 }
