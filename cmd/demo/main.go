@@ -219,9 +219,9 @@ func (a *chatApp) converse(ctx context.Context) ([]note, error) {
 	}
 	errs = append(errs,
 		llmfeedback.Record(ctx, r1.traceID, "Good",
-			feedback("fb-1", "trace id kept", llmfeedback.WithCategory("helpful"))...),
+			feedback("fb-1", "spans first", llmfeedback.WithCategory("helpful"))...),
 		llmfeedback.RecordResponse(ctx, r2.responseID, 9,
-			feedback("fb-2", "response id kept", llmfeedback.WithMessage("lovely"),
+			feedback("fb-2", "spans first", llmfeedback.WithMessage("lovely"),
 				llmfeedback.WithMetadata(map[string]any{"user_tier": "pro"}))...),
 	)
 
@@ -231,17 +231,17 @@ func (a *chatApp) converse(ctx context.Context) ([]note, error) {
 	a.chat(ctx, gemini, "What is the capital of Australia?", start.Add(40*time.Second), attribute.String(appKey, "m-1003"))
 	a.chat(ctx, mini, "Translate 'good morning' to French", start.Add(50*time.Second),
 		attribute.String("gen_ai.conversation.id", conversationID))
-	a.chat(ctx, gpt, "And to German?", start.Add(60*time.Second),
+	a.chat(ctx, gpt, "And in German, please?", start.Add(60*time.Second),
 		attribute.String("gen_ai.conversation.id", conversationID))
 	errs = append(errs, llmfeedback.RecordKey(ctx, appKey, "m-1003", "Bad",
-		feedback("fb-3", "message id, before its span", llmfeedback.WithCategory("inaccurate"),
+		feedback("fb-3", "before its span", llmfeedback.WithCategory("inaccurate"),
 			llmfeedback.WithMessage("It said Sydney"))...))
 	time.Sleep(200 * time.Millisecond) // a human takes longer than that to click
 	if err := a.tp.ForceFlush(ctx); err != nil {
 		return nil, err
 	}
 	errs = append(errs,
-		llmfeedback.RecordConversation(ctx, conversationID, true, feedback("fb-4", "conversation, 2 turns")...),
+		llmfeedback.RecordConversation(ctx, conversationID, true, feedback("fb-4", "rates the later turn")...),
 		// 5: a trace this collector never saw: held, then emitted unmatched at stop.
 		llmfeedback.Record(ctx, "4bf92f3577b34da6a3ce929d0e0e4736", "Bad", feedback("fb-5", "trace never seen")...),
 	)
@@ -363,7 +363,7 @@ func printTable(recs []record, notes []note) {
 		}
 		detail := str(r, "category")
 		if c := str(r, "llm.conversation.completions"); c != "-" {
-			detail = fmt.Sprintf("%s turns, %s/%s tokens", c,
+			detail = fmt.Sprintf("conversation: %s turns, %s/%s tokens", c,
 				str(r, "llm.conversation.usage.input_tokens"), str(r, "llm.conversation.usage.output_tokens"))
 		}
 		if e := str(r, "llm.feedback.error"); e != "-" {
