@@ -89,7 +89,7 @@ func WithResponseID(responseID string) Option { return func(o *options) { o.resp
 
 // WithFeedbackID sets id, the feedback's own id (at most 256 bytes). The
 // processor generates one when it is absent, and drops a second record with
-// the same id about the same completion as a double click.
+// the same id as a double click (for Record, a second one on the same trace).
 func WithFeedbackID(id string) Option { return func(o *options) { o.feedbackID = id } }
 
 // WithLoggerProvider emits through provider instead of the global one
