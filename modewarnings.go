@@ -12,16 +12,11 @@ type configKey struct {
 	read func(*Config) any
 }
 
-// joinOnlyKeys are read only in join mode: route mode keeps no state and
-// changes nothing on a feedback record but its TraceID, SpanID and trace_id.
+// joinOnlyKeys are read only in join mode: route mode addresses feedback
+// records (with the cache, the pending store and the join keys, to learn
+// where each key's completion went) but never enriches, dedupes or stores.
 var joinOnlyKeys = []configKey{
-	{"cache::ttl", func(c *Config) any { return c.Cache.TTL }},
-	{"cache::max_traces", func(c *Config) any { return c.Cache.MaxTraces }},
-	{"cache::max_completions_per_trace", func(c *Config) any { return c.Cache.MaxCompletionsPerTrace }},
-	{"pending::ttl", func(c *Config) any { return c.Pending.TTL }},
-	{"pending::max_records", func(c *Config) any { return c.Pending.MaxRecords }},
 	{"pending::on_expiry", func(c *Config) any { return c.Pending.OnExpiry }},
-	{"pending::retry_grace", func(c *Config) any { return c.Pending.RetryGrace }},
 	{"feedback::max_metadata_keys", func(c *Config) any { return c.Feedback.MaxMetadataKeys }},
 	{"feedback::dedupe_ttl", func(c *Config) any { return c.Feedback.DedupeTTL }},
 	{"feedback::dedupe_max_ids", func(c *Config) any { return c.Feedback.DedupeMaxIDs }},
@@ -29,6 +24,8 @@ var joinOnlyKeys = []configKey{
 	{"output::evaluation_event", func(c *Config) any { return c.Output.EvaluationEvent }},
 	storageKey,
 	flushKey,
+	{"storage_timeout", func(c *Config) any { return c.StorageTimeout }},
+	{"storage_queue_size", func(c *Config) any { return c.StorageQueueSize }},
 	{"max_attribute_length", func(c *Config) any { return c.MaxAttributeLength }},
 }
 
@@ -63,7 +60,7 @@ func ineffectiveKeys(cfg *Config) []string {
 				what = "the extension is neither opened nor checked to exist"
 			}
 			warnings = append(warnings, fmt.Sprintf(
-				"%s is set to %v, but mode is %q, which keeps no state: %s; remove %s, or set mode: %s if this collector should join feedback",
+				"%s is set to %v, but mode is %q, which only addresses feedback to its completion's trace: %s; remove %s, or set mode: %s if this collector should join feedback",
 				k.name, k.read(cfg), cfg.Mode, what, k.name, ModeJoin))
 		}
 	case ModeJoin:

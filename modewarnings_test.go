@@ -34,10 +34,10 @@ func TestIneffectiveKeys(t *testing.T) {
 		{
 			name: "route with a storage extension that does not exist",
 			conf: map[string]any{"mode": "route", "storage": "file_storage/missing"},
-			want: []string{`storage is set to file_storage/missing, but mode is "route", which keeps no state: the extension is neither opened nor checked to exist; remove storage, or set mode: join if this collector should join feedback`},
+			want: []string{`storage is set to file_storage/missing, but mode is "route", which only addresses feedback to its completion's trace: the extension is neither opened nor checked to exist; remove storage, or set mode: join if this collector should join feedback`},
 		},
 		{
-			name: "route with join keys, one per key in config order",
+			name: "route with join-only keys, one per key in config order; the cache is read",
 			conf: map[string]any{
 				"mode":                 "route",
 				"cache":                map[string]any{"ttl": "1h", "max_traces": 10},
@@ -46,11 +46,9 @@ func TestIneffectiveKeys(t *testing.T) {
 				"max_attribute_length": 100,
 			},
 			want: []string{
-				`cache::ttl is set to 1h0m0s, but mode is "route", which keeps no state: it is not read; remove cache::ttl, or set mode: join if this collector should join feedback`,
-				`cache::max_traces is set to 10, but mode is "route", which keeps no state: it is not read; remove cache::max_traces, or set mode: join if this collector should join feedback`,
-				`pending::on_expiry is set to drop, but mode is "route", which keeps no state: it is not read; remove pending::on_expiry, or set mode: join if this collector should join feedback`,
-				`output::newrelic_event_type is set to false, but mode is "route", which keeps no state: it is not read; remove output::newrelic_event_type, or set mode: join if this collector should join feedback`,
-				`max_attribute_length is set to 100, but mode is "route", which keeps no state: it is not read; remove max_attribute_length, or set mode: join if this collector should join feedback`,
+				`pending::on_expiry is set to drop, but mode is "route", which only addresses feedback to its completion's trace: it is not read; remove pending::on_expiry, or set mode: join if this collector should join feedback`,
+				`output::newrelic_event_type is set to false, but mode is "route", which only addresses feedback to its completion's trace: it is not read; remove output::newrelic_event_type, or set mode: join if this collector should join feedback`,
+				`max_attribute_length is set to 100, but mode is "route", which only addresses feedback to its completion's trace: it is not read; remove max_attribute_length, or set mode: join if this collector should join feedback`,
 			},
 		},
 		{
@@ -86,7 +84,12 @@ func TestIneffectiveKeys(t *testing.T) {
 // Every key route mode does not read is in joinOnlyKeys: a key added to
 // Config and forgotten there would be accepted silently in route mode.
 func TestJoinOnlyKeysCoverConfig(t *testing.T) {
-	readInRoute := map[string]bool{"mode": true, "route::record_trace_id": true, "feedback::event_names": true}
+	readInRoute := map[string]bool{
+		"mode": true, "route::record_trace_id": true, "feedback::event_names": true,
+		"cache::ttl": true, "cache::max_traces": true, "cache::max_completions_per_trace": true,
+		"pending::ttl": true, "pending::max_records": true, "pending::retry_grace": true, "pending::shutdown_timeout": true,
+		"join::keys": true, "join::by_response_id": true, "join::by_conversation": true, "join::max_conversations": true,
+	}
 	listed := map[string]bool{}
 	for _, k := range joinOnlyKeys {
 		listed[k.name] = true

@@ -166,6 +166,9 @@ func (s *shared) Start(ctx context.Context, host component.Host) error {
 
 func (s *shared) start(ctx context.Context, host component.Host) error {
 	s.warnAboutLayout()
+	for _, msg := range ineffectiveKeys(s.c.cfg) {
+		s.logger.Warn(msg)
+	}
 	if s.c.cfg.Storage != nil && s.c.cfg.Mode == ModeJoin {
 		client, err := openStorage(ctx, host, *s.c.cfg.Storage, s.id)
 		if err != nil {
