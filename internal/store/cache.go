@@ -319,7 +319,7 @@ func (c *Cache) newEntry() int32 {
 		c.freeEntries = c.freeEntries[:n-1]
 		return i
 	}
-	c.entries = append(c.entries, traceEntry{})
+	c.entries = append(grow(c.entries), traceEntry{})
 	return int32(len(c.entries) - 1)
 }
 
@@ -329,7 +329,7 @@ func (c *Cache) newComp() int32 {
 		c.freeComps = c.freeComps[:n-1]
 		return i
 	}
-	c.comps = append(c.comps, stored{})
+	c.comps = append(grow(c.comps), stored{})
 	c.idx.grow()
 	return int32(len(c.comps) - 1)
 }
@@ -380,4 +380,16 @@ func (c *Cache) unlink(ei int32) {
 		c.tail = e.prev
 	}
 	e.prev, e.next = none, none
+}
+
+// grow makes room for one more element by at most an eighth of the length
+// (at least 1024): append's own growth (a quarter for large slices) would
+// leave up to a quarter of a full cache's two arrays allocated and unused.
+func grow[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	bigger := make([]T, len(s), len(s)+max(len(s)/8, 1024))
+	copy(bigger, s)
+	return bigger
 }
