@@ -23,8 +23,8 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/benchdata"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 )
 
