@@ -242,11 +242,12 @@ func (c *Cache) Each(f func(id pcommon.TraceID, lastSeen int64, cs []genai.Compl
 func (c *Cache) AppKeys() int { return c.idx.nKeys }
 
 // Restore puts a trace back with the time it was last seen, as saved by Each.
-// Entries must be restored oldest first; an expired one is skipped. appKeys
-// returns the app key hashes of cs[i].
-func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys func(i int) []uint64, now int64) {
+// Entries must be restored oldest first; an expired one is skipped, and
+// Restore reports whether it kept the trace. appKeys returns the app key
+// hashes of cs[i].
+func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys func(i int) []uint64, now int64) bool {
 	if now-lastSeen >= c.ttl || len(cs) == 0 {
-		return
+		return false
 	}
 	for i := range cs {
 		var keys []uint64
@@ -255,6 +256,7 @@ func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completio
 		}
 		c.Add(id, cs[i], keys, lastSeen)
 	}
+	return true
 }
 
 // pack stores comp at comps[i], its ids inline when they fit; the link is

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -100,12 +101,14 @@ func readVarints(b []byte, dst ...*int64) ([]byte, error) {
 // MarshalSnapshot encodes every cached trace, oldest first, with the app
 // key hashes of each completion under the configured key names.
 func (c *Cache) MarshalSnapshot(keyNames []string) []byte {
-	b := []byte{snapshotV2}
-	b = binary.AppendUvarint(b, uint64(len(keyNames)))
-	for _, n := range keyNames {
-		b = genai.AppendString(b, n)
-	}
-	b = binary.AppendUvarint(b, uint64(len(c.traces)))
+	traces, n := c.AppendTraces(nil)
+	return JoinSnapshot(keyNames, n, traces)
+}
+
+// AppendTraces appends every cached trace, oldest first, to b in snapshot
+// form, and returns how many it appended: the body JoinSnapshot wraps, so
+// that a cache split in parts is saved one part at a time.
+func (c *Cache) AppendTraces(b []byte) ([]byte, int) {
 	c.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys []uint64) {
 		b = append(b, id[:]...)
 		b = binary.AppendVarint(b, lastSeen)
@@ -117,33 +120,75 @@ func (c *Cache) MarshalSnapshot(keyNames []string) []byte {
 			}
 		}
 	})
-	return b
+	return b, len(c.traces)
+}
+
+// JoinSnapshot is a snapshot of n traces encoded by AppendTraces, saved
+// under keyNames (each part's cache indexing exactly those keys).
+func JoinSnapshot(keyNames []string, n int, traces []byte) []byte {
+	b := make([]byte, 0, 16+len(traces))
+	b = append(b, snapshotV2)
+	b = binary.AppendUvarint(b, uint64(len(keyNames)))
+	for _, name := range keyNames {
+		b = genai.AppendString(b, name)
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	return append(b, traces...)
 }
 
 // RestoreSnapshot adds the traces of a snapshot that have not expired by now.
 // App key hashes saved under a name still in keyNames are indexed again.
 // It returns how many completions it restored.
 func (c *Cache) RestoreSnapshot(b []byte, now int64, keyNames []string) (int, error) {
+	traces, err := DecodeSnapshot(b, keyNames)
+	restored := 0
+	for i := range traces {
+		if c.Restore(traces[i].ID, traces[i].LastSeen, traces[i].Completions, traces[i].AppKeysOf, now) {
+			restored += len(traces[i].Completions)
+		}
+	}
+	return restored, err
+}
+
+// SavedTrace is a trace read back from a snapshot.
+type SavedTrace struct {
+	ID          pcommon.TraceID
+	LastSeen    int64
+	Completions []genai.Completion
+	// AppKeys holds, for each completion in turn, the hashes of the
+	// configured keys' values (nKeys of them).
+	AppKeys []uint64
+	nKeys   int
+}
+
+// AppKeysOf is the app key hashes of Completions[i].
+func (t *SavedTrace) AppKeysOf(i int) []uint64 { return t.AppKeys[i*t.nKeys : (i+1)*t.nKeys] }
+
+// DecodeSnapshot reads a snapshot's traces, oldest first (a snapshot
+// joined from several parts is in order within each part only), with app
+// key hashes saved under a name still in keyNames placed at that name's
+// index. On error it returns what it read before.
+func DecodeSnapshot(b []byte, keyNames []string) ([]SavedTrace, error) {
 	if len(b) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	version := b[0]
 	if version != snapshotV1 && version != snapshotV2 {
-		return 0, fmt.Errorf("cache snapshot version %d is not supported", version)
+		return nil, fmt.Errorf("cache snapshot version %d is not supported", version)
 	}
 	b = b[1:]
 	var saved []int // saved key j -> configured index, or -1
 	if version == snapshotV2 {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
-			return 0, errCorrupt
+			return nil, errCorrupt
 		}
 		b = b[k:]
 		for range n {
 			var name string
 			var err error
 			if name, b, err = genai.ReadString(b); err != nil {
-				return 0, errCorrupt
+				return nil, errCorrupt
 			}
 			at := -1
 			for i, cur := range keyNames {
@@ -156,54 +201,53 @@ func (c *Cache) RestoreSnapshot(b []byte, now int64, keyNames []string) (int, er
 	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 {
-		return 0, errCorrupt
+		return nil, errCorrupt
 	}
 	b = b[k:]
-	restored := 0
-	keys := make([]uint64, c.idx.nKeys)
+	nk := len(keyNames)
+	var out []SavedTrace
+	done := func(err error) ([]SavedTrace, error) {
+		// Parts are each oldest first; restoring oldest first overall keeps
+		// every cache's recency list in order whatever part a trace lands in.
+		sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen < out[j].LastSeen })
+		return out, err
+	}
 	for range n {
 		if len(b) < 16 {
-			return restored, errCorrupt
+			return done(errCorrupt)
 		}
-		var id pcommon.TraceID
-		copy(id[:], b)
+		t := SavedTrace{nKeys: nk}
+		copy(t.ID[:], b)
 		b = b[16:]
-		lastSeen, k := binary.Varint(b)
-		if k <= 0 {
-			return restored, errCorrupt
+		if t.LastSeen, k = binary.Varint(b); k <= 0 {
+			return done(errCorrupt)
 		}
 		b = b[k:]
 		m, k := binary.Uvarint(b)
 		if k <= 0 || m > uint64(len(b)) {
-			return restored, errCorrupt
+			return done(errCorrupt)
 		}
 		b = b[k:]
-		cs := make([]genai.Completion, 0, m)
-		appKeys := make([]uint64, 0, int(m)*c.idx.nKeys)
-		for range m {
+		t.Completions = make([]genai.Completion, 0, m)
+		t.AppKeys = make([]uint64, int(m)*nk)
+		for i := range int(m) {
 			var comp genai.Completion
 			var err error
 			if comp, b, err = genai.DecodeCompletion(b); err != nil {
-				return restored, err
+				return done(err)
 			}
 			if len(b) < 8*len(saved) {
-				return restored, errCorrupt
+				return done(errCorrupt)
 			}
-			clear(keys)
 			for j, at := range saved {
 				if at >= 0 {
-					keys[at] = binary.LittleEndian.Uint64(b[8*j:])
+					t.AppKeys[i*nk+at] = binary.LittleEndian.Uint64(b[8*j:])
 				}
 			}
 			b = b[8*len(saved):]
-			cs = append(cs, comp)
-			appKeys = append(appKeys, keys...)
+			t.Completions = append(t.Completions, comp)
 		}
-		if now-lastSeen < c.ttl {
-			nk := c.idx.nKeys
-			c.Restore(id, lastSeen, cs, func(i int) []uint64 { return appKeys[i*nk : (i+1)*nk] }, now)
-			restored += len(cs)
-		}
+		out = append(out, t)
 	}
-	return restored, nil
+	return done(nil)
 }
