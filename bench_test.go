@@ -144,7 +144,7 @@ func floorLogsVisit(ld plog.Logs) {
 func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int) {
 	bt := g.Spans(spansPerBatch, completionPct, startTime)
 	ctx := context.Background()
-	for p.s.c.cache.Completions() < want && p.s.c.cache.Len() < p.s.c.cfg.Cache.MaxTraces {
+	for traces, comps := p.s.c.cache.sizes(); comps < want && traces < p.s.c.cfg.Cache.MaxTraces; traces, comps = p.s.c.cache.sizes() {
 		g.Refresh(bt, startTime)
 		require.NoError(tb, p.traces.ConsumeTraces(ctx, bt.Traces))
 	}
@@ -550,7 +550,7 @@ func BenchmarkMemoryCachedCompletion(b *testing.B) {
 				p := newBenchProc(b, cfg)
 				ctx := context.Background()
 				before := benchHeapAfterGC()
-				for p.s.c.cache.Completions() < memoryCount && p.s.c.cache.Len() < memoryCount {
+				for traces, comps := p.s.c.cache.sizes(); comps < memoryCount && traces < memoryCount; traces, comps = p.s.c.cache.sizes() {
 					g.Refresh(bt, startTime)
 					if name != "realistic" {
 						g.OwnTraces(bt)
@@ -567,7 +567,7 @@ func BenchmarkMemoryCachedCompletion(b *testing.B) {
 					require.NoError(b, p.traces.ConsumeTraces(ctx, bt.Traces))
 				}
 				after := benchHeapAfterGC()
-				comps, traces := p.s.c.cache.Completions(), p.s.c.cache.Len()
+				traces, comps := p.s.c.cache.sizes()
 				b.ReportMetric(float64(after-before)/float64(comps), "B/completion")
 				b.ReportMetric(float64(comps)/float64(traces), "completions/trace")
 				runtime.KeepAlive(p)

@@ -53,16 +53,18 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	q := queryOf(&f, now)
 
 	c.mu.Lock()
-	if !c.seen.Accept(f.TraceID, f.ID, now) {
-		c.mu.Unlock()
+	accepted := c.seen.Accept(f.TraceID, f.ID, now)
+	c.mu.Unlock()
+	if !accepted {
 		b.counts.duplicates++
 		return takeOut
 	}
 	b.accepted = append(b.accepted, acceptedID{trace: f.TraceID, id: f.ID})
-	c.version++
-	m, found := c.cache.Find(q)
-	held := c.pending.Len()
-	c.mu.Unlock()
+	c.version.Add(1)
+	// A record not found here is looked up again in commit, where a
+	// completion cached meanwhile cannot be missed.
+	m, found := c.cache.find(q)
+	held := int(c.waiting.Load())
 
 	switch {
 	case found:
@@ -156,9 +158,17 @@ func (c *correlator) commit(b *logsBatch) {
 	}
 	var ready []readyRecord
 	var overflow, held []*store.PendingRecord
+	// The records are counted in waiting before they are looked up. A
+	// completion for one of them is either cached in its part before the
+	// lookup takes that part's lock, and found, or after, and then the
+	// traces path, which reads waiting once its batch is cached, sees the
+	// reservation and comes for the record under mu, which it gets once the
+	// record is parked. So no record is parked unnoticed after its
+	// completion came.
 	c.mu.Lock()
+	c.waiting.Add(int64(len(b.hold)))
 	for _, r := range b.hold {
-		switch m, ok := c.cache.Find(r.Query()); {
+		switch m, ok := c.cache.find(r.Query()); {
 		case ok:
 			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
 		case c.pending.Add(r):
@@ -167,6 +177,7 @@ func (c *correlator) commit(b *logsBatch) {
 			overflow = append(overflow, r)
 		}
 	}
+	c.waiting.Store(int64(c.pending.Len()))
 	c.mu.Unlock()
 	for _, r := range held {
 		c.persist.store(r)

@@ -22,7 +22,8 @@ const (
 )
 
 // correlator is the state the traces side and the logs side share: the
-// completion cache, the pending feedback and the ids already accepted, behind
+// completion cache, split by trace id into parts each behind its own lock
+// (shards.go), and the pending feedback and the ids already accepted, behind
 // one lock. One exists per *Config (see shared.go): created by the first
 // create call, started by the first Start, stopped by the first Shutdown.
 type correlator struct {
@@ -41,17 +42,23 @@ type correlator struct {
 	// records may already be gone.
 	stopping atomic.Bool
 
-	// Lock order: mu is taken before nothing else; the emitter's and the
-	// persister's locks are never taken while it is held.
-	mu      sync.Mutex
-	cache   *store.Cache
+	// Lock order: mu, then one cache part's lock (cachePart.mu) at a time.
+	// The traces path takes a part's lock alone and mu only once it has
+	// released it; no part's lock is held while mu is taken. The emitter's
+	// and the persister's locks are never taken while any of them is held.
+	cache *cacheParts
+	mu    sync.Mutex // guards pending and seen
+	// pending holds feedback waiting for its completion. waiting is its
+	// length plus the records commit is about to park, which it reserves
+	// before it looks them up in the cache: the traces path reads it
+	// without mu, after caching a batch, to know whether anything might
+	// wait for it (see commit).
 	pending *store.Pending
+	waiting atomic.Int64
 	seen    *store.Seen
 	// version counts changes to the cache and the dedupe window, so an
 	// unchanged state is not saved again.
-	version uint64
-	// evicted counts what the bounds cut since the last recordEvictions.
-	evicted evictions
+	version atomic.Uint64
 }
 
 // evictionReasons are the cache bounds whose cuts are counted per batch.
@@ -59,13 +66,6 @@ var evictionReasons = [...]string{store.ReasonMaxTraces, store.ReasonMaxPerTrace
 
 // evictions counts what the cache bounds cut, by evictionReasons.
 type evictions [len(evictionReasons)]int64
-
-// takeEvictions returns and resets the eviction counts; call with c.mu held.
-func (c *correlator) takeEvictions() evictions {
-	e := c.evicted
-	c.evicted = evictions{}
-	return e
-}
 
 func (c *correlator) recordEvictions(e evictions) {
 	for i, n := range e {
@@ -81,27 +81,13 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		now:     now,
 		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
 		keys:    feedback.Keys{ByResponse: cfg.Join.ByResponseID, AppKeys: cfg.Join.Keys, ByConversation: cfg.Join.ByConversation},
-		cache: store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace, store.IndexOptions{
-			ByResponse:       cfg.Join.ByResponseID,
-			ByConversation:   cfg.Join.ByConversation,
-			AppKeys:          len(cfg.Join.Keys),
-			MaxConversations: cfg.Join.MaxConversations,
-		}),
+		cache:   newCacheParts(cfg),
 		pending: store.NewPending(cfg.Pending.MaxRecords),
 		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
 	}
 	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
 		tel.add(tel.tb.ProcessorLlmFeedbackTruncated, int64(n), tel.attr("reason", reason))
 	}}
-	// Evictions happen under the lock, one completion at a time when the
-	// cache is full; they are counted here and recorded once per batch.
-	c.cache.OnEvict = func(reason string, n int) {
-		for i, r := range evictionReasons {
-			if r == reason {
-				c.evicted[i] += int64(n)
-			}
-		}
-	}
 	c.seen.OnEvict = func(n int) {
 		tel.add(tel.tb.ProcessorLlmFeedbackCacheEvictions, int64(n), tel.attr("reason", store.ReasonMaxDedupeIDs))
 	}
@@ -120,11 +106,13 @@ func (c *correlator) recordMatch(join string, delayMs int64) {
 // expire runs the TTLs: completions and dedupe ids are forgotten, feedback
 // whose wait is over is returned to be emitted unmatched (or dropped).
 func (c *correlator) expire(now int64) []*store.PendingRecord {
+	c.cache.expire(now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cache.Expire(now)
 	c.seen.Expire(now)
-	return c.pending.Expire(now)
+	rs := c.pending.Expire(now)
+	c.waiting.Store(int64(c.pending.Len()))
+	return rs
 }
 
 // attachStorage restores the saved state and the held records and keeps
@@ -132,8 +120,8 @@ func (c *correlator) expire(now int64) []*store.PendingRecord {
 func (c *correlator) attachStorage(ctx context.Context, p *persister) {
 	cache, seen := p.restoreState(ctx)
 	now := c.now().UnixNano()
+	completions, errCache := c.cache.restore(cache, now, c.cfg.Join.Keys)
 	c.mu.Lock()
-	completions, errCache := c.cache.RestoreSnapshot(cache, now, c.cfg.Join.Keys)
 	ids, errSeen := c.seen.RestoreSnapshot(seen, now)
 	c.mu.Unlock()
 	for key, err := range map[string]error{keyCache: errCache, keySeen: errSeen} {
@@ -151,13 +139,17 @@ func (c *correlator) attachStorage(ctx context.Context, p *persister) {
 
 // snapshot encodes the cache and the dedupe window, unless nothing changed
 // since version since.
+// A change made while the parts are encoded one by one bumps the version
+// past the one returned, so it is saved next time.
 func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.version == since {
+	version = c.version.Load()
+	if version == since {
 		return since, nil, nil
 	}
-	return c.version, c.cache.MarshalSnapshot(c.cfg.Join.Keys), c.seen.MarshalSnapshot()
+	cache = c.cache.snapshot(c.cfg.Join.Keys)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return version, cache, c.seen.MarshalSnapshot()
 }
 
 // restorePending puts records read back from storage in place: joined at
@@ -168,11 +160,12 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 	var ready []readyRecord
 	var overflow []*store.PendingRecord
 	c.mu.Lock()
+	c.waiting.Add(int64(len(rs))) // reserved, as in commit
 	for _, r := range rs {
 		if r.Key.Kind == store.ByAppKey {
 			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
 		}
-		switch m, ok := c.cache.Find(r.Query()); {
+		switch m, ok := c.cache.find(r.Query()); {
 		case ok:
 			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
 		case !c.pending.Add(r):
@@ -180,7 +173,8 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 		}
 		c.seen.Accept(r.TraceID, r.FeedbackID, r.Arrived)
 	}
-	c.version++
+	c.waiting.Store(int64(c.pending.Len()))
+	c.version.Add(1)
 	c.mu.Unlock()
 	c.emitter.enqueue(ready)
 	c.emitter.release(overflow, unmatchedOverflow)
@@ -201,13 +195,16 @@ func (c *correlator) appKeyIndex(name string) uint8 {
 func (c *correlator) drainPending() []*store.PendingRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pending.Drain()
+	rs := c.pending.Drain()
+	c.waiting.Store(0)
+	return rs
 }
 
 func (c *correlator) sizes() (traces, completions, pending int) {
+	traces, completions = c.cache.sizes()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cache.Len(), c.cache.Completions(), c.pending.Len()
+	return traces, completions, c.pending.Len()
 }
 
 // setNext gives the correlator the logs pipeline's next consumer, which the

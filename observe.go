@@ -1,6 +1,7 @@
 package llmfeedbackprocessor
 
 import (
+	"math/bits"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -22,6 +23,7 @@ type found struct {
 	trace   pcommon.TraceID
 	comp    genai.Completion
 	appKeys [maxJoinKeys]uint64 // hashes of the join::keys values; 0: absent
+	part    int                 // the cache part of trace
 }
 
 // observeTraces caches every completion in td and releases the feedback that
@@ -83,28 +85,53 @@ func (c *correlator) readAppKeys(f *found, span ptrace.Span, res pcommon.Resourc
 	}
 }
 
-// cacheBatch caches a batch's completions and takes out the held feedback
-// they complete, under the lock.
+// cacheBatch caches a batch's completions, taking the lock of each cache
+// part the batch touches once, and then takes out the held feedback they
+// complete.
 func (c *correlator) cacheBatch(completions []found) (ready []readyRecord, truncated int, evicted evictions) {
 	nKeys := len(c.cfg.Join.Keys)
 	now := c.now().UnixNano()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.version++
+	c.version.Add(1)
+	var touched uint64 // a bit per part; there are at most 64
 	for i := range completions {
 		f := &completions[i]
 		if f.comp.Truncated() {
 			truncated++
 		}
-		c.cache.Add(f.trace, f.comp, f.appKeys[:nKeys], now)
+		f.part = c.cache.partOf(f.trace)
+		touched |= 1 << f.part
+	}
+	for touched != 0 {
+		at := bits.TrailingZeros64(touched)
+		touched &^= 1 << at
+		p := &c.cache.parts[at]
+		p.mu.Lock()
+		hold := startHold()
+		for i := range completions {
+			if f := &completions[i]; f.part == at {
+				p.cache.Add(f.trace, f.comp, f.appKeys[:nKeys], now)
+			}
+		}
+		e := p.takeEvictions()
+		hold.part()
+		p.mu.Unlock()
+		for i, n := range e {
+			evicted[i] += n
+		}
 	}
 	// Held feedback is joined only once the whole batch is cached, so that
 	// feedback naming just the trace gets the completion that ended last, as
-	// it would have had it come after the spans.
-	if c.pending.Len() > 0 {
+	// it would have had it come after the spans. waiting is read after the
+	// parts' locks are released: see commit for why nothing is missed.
+	if c.waiting.Load() > 0 {
+		c.mu.Lock()
+		hold := startHold()
 		ready = c.releaseWaiting(completions)
+		c.waiting.Store(int64(c.pending.Len()))
+		hold.shared()
+		c.mu.Unlock()
 	}
-	return ready, truncated, c.takeEvictions()
+	return ready, truncated, evicted
 }
 
 // releaseWaiting finds the held records that a batch's completions
@@ -133,7 +160,7 @@ func (c *correlator) releaseWaiting(completions []found) []readyRecord {
 			waiting := c.pending.For(key)
 			var hit []*store.PendingRecord
 			for _, r := range waiting {
-				if m, ok := c.cache.Find(r.Query()); ok {
+				if m, ok := c.cache.find(r.Query()); ok {
 					ready = append(ready, readyRecord{rec: r, match: m, matched: true})
 					hit = append(hit, r)
 				}

@@ -35,10 +35,8 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	}
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
-	c.mu.Lock()
-	m, found := c.cache.Find(q)
-	held := c.pending.Len()
-	c.mu.Unlock()
+	m, found := c.cache.find(q)
+	held := int(c.waiting.Load())
 	switch {
 	case found:
 		c.addressMatch(lr, &f, &m)
