@@ -321,7 +321,7 @@ func (c *Cache) newEntry() int32 {
 		c.freeEntries = c.freeEntries[:n-1]
 		return i
 	}
-	c.entries = append(grow(c.entries), traceEntry{})
+	c.entries = append(grow(c.entries, c.maxTraces), traceEntry{})
 	return int32(len(c.entries) - 1)
 }
 
@@ -331,7 +331,7 @@ func (c *Cache) newComp() int32 {
 		c.freeComps = c.freeComps[:n-1]
 		return i
 	}
-	c.comps = append(grow(c.comps), stored{})
+	c.comps = append(grow(c.comps, c.maxTraces*c.maxPerTrace), stored{})
 	c.idx.grow()
 	return int32(len(c.comps) - 1)
 }
@@ -385,13 +385,19 @@ func (c *Cache) unlink(ei int32) {
 }
 
 // grow makes room for one more element by at most an eighth of the length
-// (at least 1024): append's own growth (a quarter for large slices) would
-// leave up to a quarter of a full cache's two arrays allocated and unused.
-func grow[T any](s []T) []T {
+// (at least 64), and never past limit, the most the slice can hold:
+// append's own growth (a quarter for large slices) would leave up to a
+// quarter of a full cache's two arrays allocated and unused, and a cache
+// split in parts has an array pair per part.
+func grow[T any](s []T, limit int) []T {
 	if len(s) < cap(s) {
 		return s
 	}
-	bigger := make([]T, len(s), len(s)+max(len(s)/8, 1024))
+	n := len(s) + max(len(s)/8, 64)
+	if limit > len(s) {
+		n = min(n, limit)
+	}
+	bigger := make([]T, len(s), n)
 	copy(bigger, s)
 	return bigger
 }
