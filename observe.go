@@ -124,9 +124,10 @@ func (c *correlator) cacheBatch(completions []found) (ready []readyRecord, trunc
 	// it would have had it come after the spans. waiting is read after the
 	// parts' locks are released: see commit for why nothing is missed.
 	if c.waiting.Load() > 0 {
+		keys := c.joinKeys(completions) // hashed before mu is taken
 		c.mu.Lock()
 		hold := startHold()
-		ready = c.releaseWaiting(completions)
+		ready = c.releaseWaiting(keys)
 		c.waiting.Store(int64(c.pending.Len()))
 		hold.shared()
 		c.mu.Unlock()
@@ -134,14 +135,11 @@ func (c *correlator) cacheBatch(completions []found) (ready []readyRecord, trunc
 	return ready, truncated, evicted
 }
 
-// releaseWaiting finds the held records that a batch's completions
-// complete, by every key a completion can be found by; call with c.mu held.
-func (c *correlator) releaseWaiting(completions []found) []readyRecord {
-	var ready []readyRecord
-	var keys []store.JoinKey
+// joinKeys lists every key a batch's completions can be found by.
+func (c *correlator) joinKeys(completions []found) []store.JoinKey {
+	keys := make([]store.JoinKey, 0, 2*len(completions))
 	for i := range completions {
 		f := &completions[i]
-		keys = keys[:0]
 		if i == 0 || completions[i-1].trace != f.trace { // a trace's spans are mostly adjacent
 			keys = append(keys, store.TraceKey(f.trace))
 		}
@@ -156,18 +154,28 @@ func (c *correlator) releaseWaiting(completions []found) []readyRecord {
 		if f.comp.ConversationID != "" && c.cfg.Join.ByConversation {
 			keys = append(keys, store.JoinKey{Kind: store.ByConversation, Hash: store.HashValue(f.comp.ConversationID)})
 		}
-		for _, key := range keys {
-			waiting := c.pending.For(key)
-			var hit []*store.PendingRecord
-			for _, r := range waiting {
-				if m, ok := c.cache.find(r.Query()); ok {
-					ready = append(ready, readyRecord{rec: r, match: m, matched: true})
-					hit = append(hit, r)
-				}
+	}
+	return keys
+}
+
+// releaseWaiting finds the held records that completions found by keys
+// complete; call with c.mu held.
+func (c *correlator) releaseWaiting(keys []store.JoinKey) []readyRecord {
+	var ready []readyRecord
+	for _, key := range keys {
+		if !c.pending.Waits(key.Kind) {
+			continue
+		}
+		waiting := c.pending.For(key)
+		var hit []*store.PendingRecord
+		for _, r := range waiting {
+			if m, ok := c.cache.find(r.Query()); ok {
+				ready = append(ready, readyRecord{rec: r, match: m, matched: true})
+				hit = append(hit, r)
 			}
-			for _, r := range hit {
-				c.pending.Remove(r)
-			}
+		}
+		for _, r := range hit {
+			c.pending.Remove(r)
 		}
 	}
 	return ready

@@ -22,7 +22,7 @@ import (
 // Trace ids are random, so the parts fill evenly and the trace evicted is
 // among the least recently seen overall; a cache too small for every part
 // to hold 1,024 traces has fewer parts (one, below 2,048), so small bounds
-// stay exact.
+// stay exact. Every part costs a few hundred bytes and a lock.
 type cacheParts struct {
 	parts []cachePart
 	shift uint8 // 64 - log2(len(parts))
@@ -38,12 +38,12 @@ type cachePart struct {
 }
 
 const (
-	maxCacheParts   = 16
+	maxCacheParts   = 32
 	minTracesByPart = 1024
 )
 
 func newCacheParts(cfg *Config) *cacheParts {
-	n, shift := maxCacheParts, uint8(60)
+	n, shift := maxCacheParts, uint8(59)
 	for n > 1 && cfg.Cache.MaxTraces/n < minTracesByPart {
 		n, shift = n/2, shift+1
 	}

@@ -49,7 +49,7 @@ func spreadTraceID(i int) pcommon.TraceID {
 }
 
 func TestCachePartsBySize(t *testing.T) {
-	for _, tc := range []struct{ maxTraces, parts int }{{1, 1}, {2047, 1}, {2048, 2}, {16_383, 8}, {16_384, 16}, {100_000, 16}} {
+	for _, tc := range []struct{ maxTraces, parts int }{{1, 1}, {2047, 1}, {2048, 2}, {16_383, 8}, {16_384, 16}, {32_768, 32}, {100_000, 32}} {
 		cfg := createDefaultConfig().(*Config)
 		cfg.Cache.MaxTraces = tc.maxTraces
 		cp := newCacheParts(cfg)

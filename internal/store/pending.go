@@ -42,6 +42,7 @@ type Pending struct {
 	byKey map[JoinKey][]*PendingRecord
 	order list[PendingRecord, *PendingRecord] // front: the earliest deadline
 	n     int
+	kinds [ByConversation + 1]int // records held by each kind of key
 }
 
 // NewPending returns an empty store that holds at most max records.
@@ -51,6 +52,9 @@ func NewPending(maxRecords int) *Pending {
 
 // Len is the number of records held.
 func (p *Pending) Len() int { return p.n }
+
+// Waits reports whether any record waits for a key of kind k.
+func (p *Pending) Waits(k KeyKind) bool { return p.kinds[k] > 0 }
 
 // Full reports whether another record would exceed the bound.
 func (p *Pending) Full() bool { return p.n >= p.max }
@@ -69,6 +73,7 @@ func (p *Pending) Add(r *PendingRecord) bool {
 	}
 	p.order.insertAfter(at, r)
 	p.n++
+	p.kinds[r.Key.Kind]++
 	return true
 }
 
@@ -94,6 +99,7 @@ func (p *Pending) Remove(r *PendingRecord) {
 	}
 	p.order.remove(r)
 	p.n--
+	p.kinds[r.Key.Kind]--
 }
 
 // Expire removes and returns the records whose deadline is at or before now.
