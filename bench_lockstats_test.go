@@ -34,7 +34,7 @@ func BenchmarkTracesPathSerial(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			g := benchdata.New(1)
 			p := newBenchProc(b, createDefaultConfig().(*Config))
-			benchFill(b, p, g, p.s.c.cfg.Cache.MaxTraces)
+			benchFill(b, p, g, cacheFull)
 			ctx := context.Background()
 			if name == "waiting" {
 				about := make([]benchdata.Completion, feedbackPerBatch)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/hex"
 	"flag"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -141,6 +142,12 @@ func floorLogsVisit(ld plog.Logs) {
 	benchSink += n
 }
 
+// cacheFull, as benchFill's want, fills the cache to cache::max_traces. With
+// traces of 1.5 completions on average, a fill to max_traces completions
+// would leave a third of the traces to come, and a benchmark measuring the
+// cache's arrays grow rather than a full cache evicting.
+const cacheFull = math.MaxInt
+
 // benchFill caches completions until the cache holds want of them or is full.
 func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int) {
 	bt := g.Spans(spansPerBatch, completionPct, startTime)
@@ -161,7 +168,7 @@ func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int) {
 func BenchmarkTracesPath(b *testing.B) {
 	g := benchdata.New(1)
 	p := newBenchProc(b, createDefaultConfig().(*Config))
-	benchFill(b, p, g, p.s.c.cfg.Cache.MaxTraces)
+	benchFill(b, p, g, cacheFull)
 	batches := make([]*benchdata.Batch, batchPool)
 	plain := make([]*benchdata.Batch, batchPool)
 	for i := range batches {
@@ -204,7 +211,7 @@ func BenchmarkTracesPath(b *testing.B) {
 // attributes once; ours does that and calls ConsumeTraces.
 func BenchmarkTracesPathParallel(b *testing.B) {
 	p := newBenchProc(b, createDefaultConfig().(*Config))
-	benchFill(b, p, benchdata.New(1), p.s.c.cfg.Cache.MaxTraces)
+	benchFill(b, p, benchdata.New(1), cacheFull)
 	ctx := context.Background()
 	var seed atomic.Uint64
 	seed.Store(100)
@@ -298,7 +305,7 @@ func BenchmarkDecodeAndConsume(b *testing.B) {
 		runtime.GC()
 		b.Run("without", func(b *testing.B) { run(b, consumertest.NewNop()) })
 		p := newBenchProc(b, createDefaultConfig().(*Config))
-		benchFill(b, p, g, p.s.c.cfg.Cache.MaxTraces)
+		benchFill(b, p, g, cacheFull)
 		b.Run("with", func(b *testing.B) { run(b, p.traces) })
 	}
 }
