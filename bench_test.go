@@ -213,16 +213,25 @@ func BenchmarkTracesPathParallel(b *testing.B) {
 	p := newBenchProc(b, createDefaultConfig().(*Config))
 	benchFill(b, p, benchdata.New(1), cacheFull)
 	ctx := context.Background()
-	var seed atomic.Uint64
-	seed.Store(100)
+	// RunParallel starts GOMAXPROCS goroutines; each takes its generator
+	// and batches, made before the timer starts.
+	type own struct {
+		g    *benchdata.Gen
+		pool []*benchdata.Batch
+	}
+	owns := make([]own, runtime.GOMAXPROCS(0))
+	for k := range owns {
+		owns[k].g = benchdata.New(uint64(100 + k))
+		for range batchPool {
+			owns[k].pool = append(owns[k].pool, owns[k].g.Spans(spansPerBatch, completionPct, startTime))
+		}
+	}
 	run := func(b *testing.B, consume bool) {
 		b.ReportAllocs()
+		var next atomic.Int32
 		b.RunParallel(func(pb *testing.PB) {
-			g := benchdata.New(seed.Add(1))
-			pool := make([]*benchdata.Batch, batchPool)
-			for i := range pool {
-				pool[i] = g.Spans(spansPerBatch, completionPct, startTime)
-			}
+			o := owns[int(next.Add(1)-1)%len(owns)]
+			g, pool := o.g, o.pool
 			for i := 0; pb.Next(); i++ {
 				bt := pool[i%len(pool)]
 				g.Refresh(bt, startTime)
