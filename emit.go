@@ -44,7 +44,7 @@ type emitter struct {
 	c    *correlator
 	next consumer.Logs
 
-	mu      sync.Mutex // taken alone, never with correlator.mu held
+	mu      sync.Mutex // taken alone, never with correlator.mu or a cache part's lock held
 	queue   []readyRecord
 	backoff time.Duration
 	retryAt time.Time
