@@ -1,5 +1,7 @@
 package store
 
+import "github.com/cespare/xxhash/v2"
+
 // IndexOptions says which keys besides the trace id find a completion.
 type IndexOptions struct {
 	ByResponse       bool
@@ -63,7 +65,7 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 	s := &c.comps[i]
 	s.convNext = unchained
 	if ix.response != nil && s.resp.n != 0 {
-		c.pointLatest(ix.response, HashValue(c.responseID(i)), i)
+		c.pointLatest(ix.response, c.idHash(i, &c.comps[i].resp, 0), i)
 	}
 	if ix.nKeys > 0 {
 		own := ix.appKeysOf(i)
@@ -75,7 +77,7 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 		}
 	}
 	if ix.conv != nil && s.conv.n != 0 {
-		h := HashValue(c.conversationID(i))
+		h := c.idHash(i, &c.comps[i].conv, 1)
 		head, ok := ix.conv[h]
 		if !ok {
 			c.makeRoomForConversation()
@@ -100,7 +102,7 @@ func (c *Cache) unindex(i int32) {
 	ix := &c.idx
 	s := &c.comps[i]
 	if ix.response != nil && s.resp.n != 0 {
-		h := HashValue(c.responseID(i))
+		h := c.idHash(i, &c.comps[i].resp, 0)
 		if ix.response[h] == i {
 			delete(ix.response, h)
 		}
@@ -115,7 +117,7 @@ func (c *Cache) unindex(i int32) {
 		}
 	}
 	if s.convNext != unchained {
-		c.unchain(HashValue(c.conversationID(i)), i)
+		c.unchain(c.idHash(i, &c.comps[i].conv, 1), i)
 	}
 }
 
@@ -228,4 +230,14 @@ func (c *Cache) conversationID(i int32) string {
 		return c.long[i][1]
 	}
 	return string(s.conv.b[:s.conv.n])
+}
+
+// idHash is HashValue of an inline id of comps[i] (which: 0 the response
+// id, 1 the conversation id), hashed where it lies: a string made of the
+// bytes to hash them would be allocated, twice per completion cached.
+func (c *Cache) idHash(i int32, id *inlineID, which int) uint64 {
+	if id.n == spilled {
+		return HashValue(c.long[i][which])
+	}
+	return xxhash.Sum64(id.b[:id.n])
 }
