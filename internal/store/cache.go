@@ -8,10 +8,10 @@ import (
 
 // Eviction reasons, as reported to the evict callback and in metrics.
 const (
-	ReasonMaxTraces      = "max_traces"
-	ReasonMaxPerTrace    = "max_completions_per_trace"
-	ReasonExpired        = "expired"
-	ReasonMaxDedupeIDs   = "max_dedupe_ids"
+	ReasonMaxTraces    = "max_traces"
+	ReasonMaxPerTrace  = "max_completions_per_trace"
+	ReasonExpired      = "expired"
+	ReasonMaxDedupeIDs = "max_dedupe_ids"
 )
 
 // The cache is laid out for the garbage collector, which a full cache
