@@ -94,7 +94,8 @@ const Telemetry = `  telemetry:
 // New writes the config (a text/template over Ports, with the fragments
 // Telemetry and SinkExporter) into dir and returns a collector ready to
 // Start, with a Sink of its own. dir is kept across restarts of the same
-// collector.
+// collector. A config that uses a component bin lacks fails or skips the test
+// (RequireComponents).
 func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *Collector {
 	t.Helper()
 	sink := NewSink(t)
@@ -117,18 +118,21 @@ func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *C
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	RequireComponents(t, bin, path)
 	return &Collector{Ports: p, Sink: sink, t: t, bin: bin, config: path, client: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // NewFromFile runs a config file as it is, giving it the ports and dir in
 // the environment: OTLP_GRPC_PORT, OTLP_HTTP_PORT, METRICS_PORT, OUT_DIR,
-// plus env.
+// plus env. A config that uses a component bin lacks fails or skips the test
+// (RequireComponents).
 func NewFromFile(t testing.TB, bin, dir, path string, env map[string]string) *Collector {
 	t.Helper()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	RequireComponents(t, bin, path)
 	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir}
 	c := &Collector{Ports: p, t: t, bin: bin, config: abs, client: &http.Client{Timeout: 10 * time.Second}}
 	c.Env = []string{
