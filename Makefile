@@ -1,12 +1,16 @@
-# Everything here needs only Go and make; tools are pinned and installed into ./bin.
+# Everything here needs only Go and make; tools are pinned and installed into ./bin
+# or run with `go tool` from internal/tools/go.mod.
 GO       ?= go
 BIN      := $(CURDIR)/bin
+TOOL     := $(GO) tool -modfile=$(CURDIR)/internal/tools/go.mod
+# gotestsum runs go test and closes with the tests skipped and why.
+GOTEST   := $(TOOL) gotestsum --format pkgname-and-test-fails --
 OCB      := $(BIN)/builder
 OCB_VER  := v0.161.0
 OTELCOL  := $(BIN)/otelcol-llmfeedback
 SOURCES  := $(shell find . -name '*.go' -not -path './_build/*' -not -path './examples/*' -not -path './sdk/*') go.mod go.sum builder-config.yaml
 
-.PHONY: build run test demo bench generate clean fuzz flood
+.PHONY: build run lint fmt test demo bench generate clean fuzz flood
 
 build: $(OTELCOL)
 
@@ -22,14 +26,22 @@ $(OTELCOL): $(OCB) $(SOURCES)
 run: build
 	$(OTELCOL) --config config.yaml
 
-# Unit, golden-file and lifecycle tests, then the end-to-end tests against the
-# built collector; the same for the Go helper module (sdk/go) and the demo's.
-test: build
-	$(GO) vet ./...
-	cd sdk/go && $(GO) vet ./...
-	cd cmd/demo && $(GO) vet ./...
-	OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
-	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
+# gofmt, goimports, go vet and staticcheck over every module (scripts/lint.sh).
+lint:
+	GO=$(GO) scripts/lint.sh
+
+# What lint's gofmt and goimports would change, changed.
+fmt:
+	files=$$(find . -name '*.go' -not -path './_build/*' -not -path '*/node_modules/*') && \
+	  gofmt -w $$files && \
+	  $(TOOL) goimports -local github.com/llm-feedback/llmfeedbackprocessor -w $$(grep -L '^// Code generated .* DO NOT EDIT\.$$' $$files)
+
+# Lint, then unit, golden-file and lifecycle tests and the end-to-end tests
+# against the built collector, for the root module and the Go helper module
+# (sdk/go).
+test: lint build
+	OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
+	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
 
 # The whole point on one screen: a simulated chat app sends spans and feedback
 # to the collector (config.yaml), then the enriched feedback is printed.
