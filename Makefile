@@ -21,7 +21,7 @@ NEW_CONTRIB := v0.165.1
 OCB_NEW     := $(BIN)/ocb-$(NEW_CORE)/builder
 OTELCOL_NEW := $(BIN)/otelcol-llmfeedback-v0165
 MODFILE_NEW := $(CURDIR)/_build/gomod-v0165/go.mod
-MISSING_NEW := exporter:file exporter:load_balancing connector:signal_to_metrics connector:count
+MISSING_NEW := exporter:file exporter:load_balancing connector:signal_to_metrics connector:count processor:transform
 
 .PHONY: build build-v0165 run lint fmt test demo bench generate clean fuzz flood
 
@@ -94,6 +94,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFromSpan$$' -fuzztime $(FUZZTIME) ./internal/genai
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTraceID$$' -fuzztime $(FUZZTIME) ./internal/feedback
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/feedback
+
+# The built collector with storage under retrying OTLP clients, a backend
+# that refuses 30% of requests and SIGKILLs at random moments (about 3.5
+# minutes; not in CI, where TestChaosShort runs a short one). Prints the CHAOS
+# line last and fails when feedback was lost or duplicated other than with
+# the same id across a SIGKILL. CHAOS_FLAGS adds options (go run ./cmd/chaos -h).
+.PHONY: chaos
+chaos: build
+	$(GO) run ./cmd/chaos -collector $(OTELCOL) $(CHAOS_FLAGS)
 
 # Memory under hostile volumes, in process (not in CI; about 15 s).
 flood:

@@ -33,11 +33,18 @@ type Config struct {
 	Pending  PendingConfig  `mapstructure:"pending"`
 	Feedback FeedbackConfig `mapstructure:"feedback"`
 	Output   OutputConfig   `mapstructure:"output"`
+	Join     JoinConfig     `mapstructure:"join"`
 	// Storage names a storage extension (such as file_storage/llm) that keeps
 	// pending feedback and the completion cache across restarts. Optional.
 	Storage *component.ID `mapstructure:"storage"`
-	// StorageFlushInterval is how often the completion cache is saved.
+	// StorageFlushInterval is how often the completion cache and the dedupe
+	// window are saved.
 	StorageFlushInterval time.Duration `mapstructure:"storage_flush_interval"`
+	// StorageTimeout bounds each call to the storage extension.
+	StorageTimeout time.Duration `mapstructure:"storage_timeout"`
+	// StorageQueueSize bounds the held records waiting to be written; one
+	// that finds the queue full is held in memory only, and counted.
+	StorageQueueSize int `mapstructure:"storage_queue_size"`
 	// MaxAttributeLength caps string attribute values on output records, in bytes.
 	MaxAttributeLength int `mapstructure:"max_attribute_length"`
 
@@ -77,6 +84,9 @@ type PendingConfig struct {
 	// RetryGrace is how long past its deadline held-back feedback is retried
 	// when the next consumer refuses it.
 	RetryGrace time.Duration `mapstructure:"retry_grace"`
+	// ShutdownTimeout is how long the last flush at shutdown retries a
+	// refusing consumer.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 }
 
 // FeedbackConfig says which records are feedback and how they are read.
@@ -85,6 +95,19 @@ type FeedbackConfig struct {
 	MaxMetadataKeys int           `mapstructure:"max_metadata_keys"`
 	DedupeTTL       time.Duration `mapstructure:"dedupe_ttl"`
 	DedupeMaxIDs    int           `mapstructure:"dedupe_max_ids"`
+}
+
+// JoinConfig says which keys besides the trace id find a completion.
+type JoinConfig struct {
+	// Keys are attributes an app sets on a completion span (or its
+	// resource) and on feedback about it, such as its own message id.
+	Keys []string `mapstructure:"keys"`
+	// ByResponseID finds a completion by gen_ai.response.id in any trace.
+	ByResponseID bool `mapstructure:"by_response_id"`
+	// ByConversation finds the turn of a conversation a user rated.
+	ByConversation bool `mapstructure:"by_conversation"`
+	// MaxConversations bounds the conversations indexed.
+	MaxConversations int `mapstructure:"max_conversations"`
 }
 
 // OutputConfig shapes the emitted records.
@@ -100,10 +123,13 @@ func createDefaultConfig() component.Config {
 		Mode:                 ModeJoin,
 		Route:                RouteConfig{RecordTraceID: RouteStandIn},
 		Cache:                CacheConfig{TTL: 30 * time.Minute, MaxTraces: 100_000, MaxCompletionsPerTrace: 16},
-		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second},
+		Pending:              PendingConfig{TTL: 30 * time.Second, MaxRecords: 10_000, OnExpiry: OnExpiryEmit, RetryGrace: 30 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage"}, MaxMetadataKeys: 128, DedupeTTL: 30 * time.Minute, DedupeMaxIDs: 100_000},
 		Output:               OutputConfig{NewRelicEventType: true},
+		Join:                 JoinConfig{ByResponseID: true, ByConversation: true, MaxConversations: 100_000},
 		StorageFlushInterval: 10 * time.Second,
+		StorageTimeout:       5 * time.Second,
+		StorageQueueSize:     10_000,
 		MaxAttributeLength:   4095,
 	}
 }
@@ -137,6 +163,7 @@ func (cfg *Config) Validate() error {
 	positiveDur("pending::ttl", cfg.Pending.TTL)
 	positiveInt("pending::max_records", cfg.Pending.MaxRecords)
 	positiveDur("pending::retry_grace", cfg.Pending.RetryGrace)
+	positiveDur("pending::shutdown_timeout", cfg.Pending.ShutdownTimeout)
 	if cfg.Pending.OnExpiry != OnExpiryEmit && cfg.Pending.OnExpiry != OnExpiryDrop {
 		errs = append(errs, fmt.Errorf("pending::on_expiry must be %q or %q, got %q", OnExpiryEmit, OnExpiryDrop, cfg.Pending.OnExpiry))
 	}
@@ -151,7 +178,41 @@ func (cfg *Config) Validate() error {
 	positiveInt("feedback::max_metadata_keys", cfg.Feedback.MaxMetadataKeys)
 	positiveDur("feedback::dedupe_ttl", cfg.Feedback.DedupeTTL)
 	positiveInt("feedback::dedupe_max_ids", cfg.Feedback.DedupeMaxIDs)
+	errs = append(errs, cfg.Join.validate()...)
 	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
+	positiveDur("storage_timeout", cfg.StorageTimeout)
+	positiveInt("storage_queue_size", cfg.StorageQueueSize)
 	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
 	return errors.Join(errs...)
+}
+
+// joinKeysTaken are attribute names join::keys cannot use: the keys the
+// join already reads, and the feedback's own fields.
+var joinKeysTaken = map[string]bool{
+	"trace_id": true, "span_id": true, "gen_ai.response.id": true, "gen_ai.conversation.id": true,
+	"session.id": true, "id": true, "rating": true, "category": true, "message": true, "metadata": true,
+	"ingest_source": true,
+}
+
+func (j *JoinConfig) validate() []error {
+	var errs []error
+	if len(j.Keys) > maxJoinKeys {
+		errs = append(errs, fmt.Errorf("join::keys lists %d keys; at most %d", len(j.Keys), maxJoinKeys))
+	}
+	seen := map[string]bool{}
+	for i, k := range j.Keys {
+		switch {
+		case k == "":
+			errs = append(errs, fmt.Errorf("join::keys[%d] must not be empty", i))
+		case joinKeysTaken[k]:
+			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which the join reads already or a feedback field uses; name an attribute of your own", i, k))
+		case seen[k]:
+			errs = append(errs, fmt.Errorf("join::keys[%d] repeats %q", i, k))
+		}
+		seen[k] = true
+	}
+	if j.MaxConversations <= 0 {
+		errs = append(errs, fmt.Errorf("join::max_conversations must be a positive integer, got %d", j.MaxConversations))
+	}
+	return errs
 }

@@ -27,11 +27,14 @@ func TestLoadConfig(t *testing.T) {
 				Mode:                 ModeJoin,
 				Route:                RouteConfig{RecordTraceID: RouteStandIn},
 				Cache:                CacheConfig{TTL: time.Hour, MaxTraces: 5000, MaxCompletionsPerTrace: 4},
-				Pending:              PendingConfig{TTL: 2 * time.Minute, MaxRecords: 500, OnExpiry: OnExpiryDrop, RetryGrace: time.Minute},
+				Pending:              PendingConfig{TTL: 2 * time.Minute, MaxRecords: 500, OnExpiry: OnExpiryDrop, RetryGrace: time.Minute, ShutdownTimeout: 3 * time.Second},
 				Feedback:             FeedbackConfig{EventNames: []string{"LlmFeedbackMessage", "user_feedback"}, MaxMetadataKeys: 32, DedupeTTL: 10 * time.Minute, DedupeMaxIDs: 1000},
 				Output:               OutputConfig{NewRelicEventType: false, EvaluationEvent: true},
+				Join:                 JoinConfig{Keys: []string{"app.message_id"}, ByResponseID: false, ByConversation: true, MaxConversations: 50},
 				Storage:              &storage,
 				StorageFlushInterval: 30 * time.Second,
+				StorageTimeout:       2 * time.Second,
+				StorageQueueSize:     100,
 				MaxAttributeLength:   1024,
 			},
 		},
@@ -80,6 +83,11 @@ func TestValidateOtherKeys(t *testing.T) {
 	cfg.Feedback.DedupeTTL = 0
 	cfg.Feedback.DedupeMaxIDs = -3
 	cfg.Pending.RetryGrace = 0
+	cfg.Pending.ShutdownTimeout = -time.Millisecond
+	cfg.StorageTimeout = 0
+	cfg.StorageQueueSize = -1
+	cfg.Join.Keys = []string{"app.message_id", "", "trace_id", "app.message_id", "a", "b", "c", "d", "e"}
+	cfg.Join.MaxConversations = 0
 	cfg.StorageFlushInterval = -time.Second
 	cfg.MaxAttributeLength = 0
 	cfg.Cache.MaxTraces = 1 << 30
@@ -90,6 +98,14 @@ func TestValidateOtherKeys(t *testing.T) {
 		"feedback::dedupe_ttl must be a positive duration, got 0s",
 		"feedback::dedupe_max_ids must be a positive integer, got -3",
 		"pending::retry_grace must be a positive duration, got 0s",
+		"pending::shutdown_timeout must be a positive duration, got -1ms",
+		"storage_timeout must be a positive duration, got 0s",
+		"storage_queue_size must be a positive integer, got -1",
+		"join::keys lists 9 keys; at most 8",
+		"join::keys[1] must not be empty",
+		`join::keys[2] is "trace_id", which the join reads already`,
+		`join::keys[3] repeats "app.message_id"`,
+		"join::max_conversations must be a positive integer, got 0",
 		"storage_flush_interval must be a positive duration, got -1s",
 		"max_attribute_length must be a positive integer, got 0",
 		"cache::max_traces times cache::max_completions_per_trace must be at most 2147483647, got 17179869184",

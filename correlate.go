@@ -3,17 +3,14 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
@@ -34,45 +31,45 @@ type correlator struct {
 	tel     *telemetry
 	now     func() time.Time
 	matcher feedback.Matcher
+	keys    feedback.Keys
 	enr     *enricher
 	emitter *emitter
-	// newID makes the id of feedback sent without one.
-	newID func() string
-
 	// persist is set at Start when a storage extension is configured.
 	persist *persister
+	// stopping is set by the first Shutdown of any side: from then on
+	// feedback is handled at once, never held, since what drains held
+	// records may already be gone.
+	stopping atomic.Bool
 
+	// Lock order: mu is taken before nothing else; the emitter's and the
+	// persister's locks are never taken while it is held.
 	mu      sync.Mutex
 	cache   *store.Cache
 	pending *store.Pending
 	seen    *store.Seen
-	// cacheVersion counts cache changes, so an unchanged cache is not saved again.
-	cacheVersion uint64
+	// version counts changes to the cache and the dedupe window, so an
+	// unchanged state is not saved again.
+	version uint64
 	// evicted counts what the bounds cut since the last recordEvictions.
-	evicted struct{ maxTraces, maxPerTrace int64 }
+	evicted evictions
 }
 
-// completionsPool recycles the slice a batch's completions are gathered in.
-var completionsPool = sync.Pool{New: func() any { return new([]found) }}
+// evictionReasons are the cache bounds whose cuts are counted per batch.
+var evictionReasons = [...]string{store.ReasonMaxTraces, store.ReasonMaxPerTrace, store.ReasonMaxConversations}
 
-type found struct {
-	trace pcommon.TraceID
-	comp  genai.Completion
-}
+// evictions counts what the cache bounds cut, by evictionReasons.
+type evictions [len(evictionReasons)]int64
 
 // takeEvictions returns and resets the eviction counts; call with c.mu held.
-func (c *correlator) takeEvictions() (maxTraces, maxPerTrace int64) {
-	maxTraces, maxPerTrace = c.evicted.maxTraces, c.evicted.maxPerTrace
-	c.evicted.maxTraces, c.evicted.maxPerTrace = 0, 0
-	return maxTraces, maxPerTrace
+func (c *correlator) takeEvictions() evictions {
+	e := c.evicted
+	c.evicted = evictions{}
+	return e
 }
 
-func (c *correlator) recordEvictions(maxTraces, maxPerTrace int64) {
-	if maxTraces > 0 {
-		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, maxTraces, c.tel.attr("reason", store.ReasonMaxTraces))
-	}
-	if maxPerTrace > 0 {
-		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, maxPerTrace, c.tel.attr("reason", store.ReasonMaxPerTrace))
+func (c *correlator) recordEvictions(e evictions) {
+	for i, n := range e {
+		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, n, c.tel.attr("reason", evictionReasons[i]))
 	}
 }
 
@@ -83,8 +80,13 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		tel:     tel,
 		now:     now,
 		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
-		newID:   uuid.NewString,
-		cache:   store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace),
+		keys:    feedback.Keys{ByResponse: cfg.Join.ByResponseID, AppKeys: cfg.Join.Keys, ByConversation: cfg.Join.ByConversation},
+		cache: store.NewCache(int64(cfg.Cache.TTL), cfg.Cache.MaxTraces, cfg.Cache.MaxCompletionsPerTrace, store.IndexOptions{
+			ByResponse:       cfg.Join.ByResponseID,
+			ByConversation:   cfg.Join.ByConversation,
+			AppKeys:          len(cfg.Join.Keys),
+			MaxConversations: cfg.Join.MaxConversations,
+		}),
 		pending: store.NewPending(cfg.Pending.MaxRecords),
 		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
 	}
@@ -94,11 +96,10 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 	// Evictions happen under the lock, one completion at a time when the
 	// cache is full; they are counted here and recorded once per batch.
 	c.cache.OnEvict = func(reason string, n int) {
-		switch reason {
-		case store.ReasonMaxTraces:
-			c.evicted.maxTraces += int64(n)
-		case store.ReasonMaxPerTrace:
-			c.evicted.maxPerTrace += int64(n)
+		for i, r := range evictionReasons {
+			if r == reason {
+				c.evicted[i] += int64(n)
+			}
 		}
 	}
 	c.seen.OnEvict = func(n int) {
@@ -106,187 +107,6 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 	}
 	c.emitter = newEmitter(c)
 	return c
-}
-
-// observeTraces caches every completion in td and releases the feedback that
-// was waiting for them. It never changes td and keeps none of it.
-func (c *correlator) observeTraces(td ptrace.Traces) {
-	var (
-		completions []found // from the pool only when a batch has a completion
-		pooled      *[]found
-		memo        genai.Memo
-		comp        genai.Completion
-	)
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				span := spans.At(k)
-				if genai.Read(span, rs.Resource(), &memo, &comp) {
-					if completions == nil {
-						pooled = completionsPool.Get().(*[]found)
-						completions = (*pooled)[:0]
-					}
-					completions = append(completions, found{span.TraceID(), comp})
-				}
-			}
-		}
-	}
-	if len(completions) == 0 {
-		return
-	}
-	now := c.now().UnixNano()
-	var ready []readyRecord
-	truncated := 0
-	c.mu.Lock()
-	c.cacheVersion++
-	for _, f := range completions {
-		if f.comp.Truncated() {
-			truncated++
-		}
-		c.cache.Add(f.trace, f.comp, now)
-	}
-	// Held feedback is joined only once the whole batch is cached, so that
-	// feedback naming just the trace gets the completion that ended last, as
-	// it would have had it come after the spans.
-	for i, f := range completions {
-		if c.pending.Len() == 0 {
-			break // the usual case: nothing is waiting
-		}
-		if i > 0 && completions[i-1].trace == f.trace {
-			continue // a trace's spans are mostly adjacent: resolved already
-		}
-		waiting := c.pending.ForTrace(f.trace)
-		if len(waiting) == 0 {
-			continue
-		}
-		var hit []*store.PendingRecord
-		for _, r := range waiting {
-			if comp, ok := c.cache.Lookup(f.trace, r.Selector); ok {
-				ready = append(ready, readyRecord{rec: r, comp: comp, matched: true})
-				hit = append(hit, r)
-			}
-		}
-		for _, r := range hit {
-			c.pending.Remove(r)
-		}
-	}
-	maxTraces, maxPerTrace := c.takeEvictions()
-	c.mu.Unlock()
-	c.recordEvictions(maxTraces, maxPerTrace)
-	c.tel.add(c.tel.tb.ProcessorLlmFeedbackCompletionsSeen, int64(len(completions)))
-	if truncated > 0 {
-		c.tel.add(c.tel.tb.ProcessorLlmFeedbackTruncated, int64(truncated), c.tel.attr("reason", "completion_field"))
-	}
-	clear(completions) // drop the strings, so the pool keeps no cached data alive
-	*pooled = completions
-	completionsPool.Put(pooled)
-	if len(ready) > 0 {
-		c.emitter.enqueue(ready)
-	}
-}
-
-// outcome of one feedback record on the synchronous logs path.
-type outcome uint8
-
-const (
-	keep   outcome = iota // rewritten in place, goes on with its batch
-	remove                // parked or dropped as a duplicate
-)
-
-// consumeFeedback handles one feedback record of a batch in place. The
-// returned ids are those accepted for the dedupe window, so that a batch the
-// next consumer refuses can be retried without being taken for a duplicate.
-func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, evals *[]evalRequest) (outcome, acceptedID) {
-	tel := c.tel
-	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackReceived, 1)
-	f := feedback.Parse(lr)
-	if !f.Valid() {
-		c.enr.invalid(lr, &f)
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", f.Reason))
-		return keep, acceptedID{}
-	}
-	generated := f.ID == ""
-	if generated {
-		f.ID = c.newID()
-		lr.Attributes().PutStr(feedback.AttrID, f.ID)
-	}
-	now := c.now().UnixNano()
-	sel := store.Selector{SpanID: f.SpanID, ResponseID: f.ResponseID}
-
-	c.mu.Lock()
-	if !generated && !c.seen.Accept(f.TraceID, f.ID, now) {
-		c.mu.Unlock()
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, 1)
-		return remove, acceptedID{}
-	}
-	accepted := acceptedID{trace: f.TraceID, id: f.ID, ok: !generated}
-	if comp, ok := c.cache.Lookup(f.TraceID, sel); ok {
-		c.mu.Unlock()
-		delay := c.enr.matched(lr, &f, &comp, now)
-		c.recordMatch("immediate", delay)
-		if c.cfg.Output.EvaluationEvent {
-			*evals = append(*evals, evalRequest{dst: sl.LogRecords(), rec: lr, comp: comp})
-		}
-		return keep, accepted
-	}
-	full := c.pending.Full()
-	var data []byte
-	if !full {
-		c.enr.normalize(lr)
-		var err error
-		if data, err = encodeRecord(rl, sl, lr); err != nil {
-			// Cannot happen for a record that came in as pdata; emit it rather than lose it.
-			c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
-		}
-	}
-	if data == nil { // cannot be held: out it goes, unmatched, now
-		c.mu.Unlock()
-		c.enr.unmatched(lr, &f)
-		if full {
-			tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, 1)
-		}
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, tel.attr("reason", unmatchedOverflow))
-		return keep, accepted
-	}
-	rec := &store.PendingRecord{
-		TraceID:    f.TraceID,
-		FeedbackID: f.ID,
-		Selector:   sel,
-		Arrived:    now,
-		Deadline:   now + int64(c.cfg.Pending.TTL),
-		Data:       data,
-	}
-	c.pending.Add(rec)
-	c.mu.Unlock()
-	c.persist.parked(rec)
-	return remove, acceptedID{}
-}
-
-// forget releases ids accepted for a batch the next consumer refused.
-func (c *correlator) forget(ids []acceptedID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, a := range ids {
-		if a.ok {
-			c.seen.Forget(a.trace, a.id)
-		}
-	}
-}
-
-type acceptedID struct {
-	trace pcommon.TraceID
-	id    string
-	ok    bool
-}
-
-type evalRequest struct {
-	dst  plog.LogRecordSlice
-	rec  plog.LogRecord
-	comp genai.Completion
 }
 
 func (c *correlator) recordMatch(join string, delayMs int64) {
@@ -307,25 +127,74 @@ func (c *correlator) expire(now int64) []*store.PendingRecord {
 	return c.pending.Expire(now)
 }
 
+// attachStorage restores the saved state and the held records and keeps
+// p as the place to write them from now on.
+func (c *correlator) attachStorage(ctx context.Context, p *persister) {
+	cache, seen := p.restoreState(ctx)
+	now := c.now().UnixNano()
+	c.mu.Lock()
+	completions, errCache := c.cache.RestoreSnapshot(cache, now, c.cfg.Join.Keys)
+	ids, errSeen := c.seen.RestoreSnapshot(seen, now)
+	c.mu.Unlock()
+	for key, err := range map[string]error{keyCache: errCache, keySeen: errSeen} {
+		if err != nil {
+			p.failed(storageCorrupt, err, zap.String("key", key))
+		}
+	}
+	c.logger.Info("restored state from storage", zap.Int("completions", completions), zap.Int("feedback_ids", ids))
+	p.snapshot = c.snapshot
+	p.recovered = c.restorePending
+	c.persist = p
+	c.restorePending(p.restorePending(ctx))
+	p.start()
+}
+
+// snapshot encodes the cache and the dedupe window, unless nothing changed
+// since version since.
+func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version == since {
+		return since, nil, nil
+	}
+	return c.version, c.cache.MarshalSnapshot(c.cfg.Join.Keys), c.seen.MarshalSnapshot()
+}
+
 // restorePending puts records read back from storage in place: joined at
 // once when the restored cache has their completion, else waiting again
-// with the deadline they had.
+// with the deadline they had. Their ids count as seen: a retry of the same
+// feedback after the restart is a duplicate.
 func (c *correlator) restorePending(rs []*store.PendingRecord) {
 	var ready []readyRecord
 	var overflow []*store.PendingRecord
 	c.mu.Lock()
 	for _, r := range rs {
-		switch comp, ok := c.cache.Lookup(r.TraceID, r.Selector); {
+		if r.Key.Kind == store.ByAppKey {
+			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
+		}
+		switch m, ok := c.cache.Find(r.Query()); {
 		case ok:
-			ready = append(ready, readyRecord{rec: r, comp: comp, matched: true})
+			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
 		case !c.pending.Add(r):
 			overflow = append(overflow, r)
 		}
 		c.seen.Accept(r.TraceID, r.FeedbackID, r.Arrived)
 	}
+	c.version++
 	c.mu.Unlock()
 	c.emitter.enqueue(ready)
 	c.emitter.release(overflow, unmatchedOverflow)
+}
+
+// appKeyIndex is where name is in join::keys; past the end when it is no
+// longer there, which no completion is indexed under.
+func (c *correlator) appKeyIndex(name string) uint8 {
+	for i, k := range c.cfg.Join.Keys {
+		if k == name {
+			return uint8(i)
+		}
+	}
+	return maxJoinKeys
 }
 
 // drainPending takes every waiting record, for shutdown.
@@ -345,7 +214,7 @@ func (c *correlator) sizes() (traces, completions, pending int) {
 // background emitter hands delayed feedback to.
 func (c *correlator) setNext(next consumer.Logs) { c.emitter.next = next }
 
-// encodeRecord keeps a parked record with its resource and scope as OTLP bytes.
+// encodeRecord keeps a held record with its resource and scope as OTLP bytes.
 func encodeRecord(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) ([]byte, error) {
 	ld := plog.NewLogs()
 	orl := ld.ResourceLogs().AppendEmpty()

@@ -3,22 +3,22 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
-// readyRecord is parked feedback on its way out: joined to comp when matched,
-// else unmatched for reason.
+// readyRecord is held feedback on its way out: joined to match when
+// matched, else unmatched for reason.
 type readyRecord struct {
 	rec     *store.PendingRecord
-	comp    genai.Completion
+	match   store.Match
 	matched bool
 	reason  string
 	// giveUp is when retries stop; set when the record is first queued.
@@ -31,32 +31,43 @@ const (
 )
 
 // emitter is the background side of the logs pipeline: it runs the TTLs on a
-// ticker and hands parked feedback, once joined or expired, to the next
+// ticker and hands held feedback, once joined or expired, to the next
 // consumer. When that consumer refuses, it retries with backoff until the
-// record's deadline plus pending.retry_grace, then counts and logs it.
+// record's deadline plus pending.retry_grace (at once for a permanent
+// error), then counts and logs it. Records waiting here count toward
+// pending.max_records with those waiting for their completion, so a refusing
+// consumer cannot make it grow with the inflow.
 //
-// Lifecycle: start once (first Start of either side), stop once (first
-// Shutdown); see stop for what happens to what is still parked.
+// Lifecycle: start once (first Start of either side), stop once (the logs
+// side's Shutdown); see stop for what happens to what is still held.
 type emitter struct {
 	c    *correlator
 	next consumer.Logs
 
-	mu      sync.Mutex
+	mu      sync.Mutex // taken alone, never with correlator.mu held
 	queue   []readyRecord
 	backoff time.Duration
 	retryAt time.Time
+	size    atomic.Int64 // len(queue), read without the lock
 
-	wake   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wake     chan struct{}
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 func newEmitter(c *correlator) *emitter {
 	return &emitter{c: c, wake: make(chan struct{}, 1)}
 }
 
+// queued is how many records wait to be emitted.
+func (e *emitter) queued() int { return int(e.size.Load()) }
+
 // enqueue queues records to emit and wakes the loop.
 func (e *emitter) enqueue(rs []readyRecord) {
+	if len(rs) == 0 {
+		return
+	}
 	grace := int64(e.c.cfg.Pending.RetryGrace)
 	now := e.c.now().UnixNano()
 	e.mu.Lock()
@@ -64,7 +75,12 @@ func (e *emitter) enqueue(rs []readyRecord) {
 		r.giveUp = max(r.rec.Deadline, now) + grace
 		e.queue = append(e.queue, r)
 	}
+	e.size.Store(int64(len(e.queue)))
 	e.mu.Unlock()
+	e.signal()
+}
+
+func (e *emitter) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -86,18 +102,10 @@ func (e *emitter) start() {
 		defer e.wg.Done()
 		ticker := time.NewTicker(tickInterval(e.c.cfg))
 		defer ticker.Stop()
-		var save <-chan time.Time // nil, so never ready, without storage
-		if e.c.persist != nil {
-			saver := time.NewTicker(e.c.cfg.StorageFlushInterval)
-			defer saver.Stop()
-			save = saver.C
-		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-save:
-				e.c.persist.saveCache(ctx, e.c)
 			case <-ticker.C:
 				e.tick(ctx)
 			case <-e.wake:
@@ -114,7 +122,7 @@ func (e *emitter) tick(ctx context.Context) {
 	e.flush(ctx)
 }
 
-// release queues parked records that will not be joined: as unmatched, or
+// release queues held records that will not be joined: as unmatched, or
 // dropped when they expired and pending.on_expiry is drop.
 func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 	if len(rs) == 0 {
@@ -124,7 +132,7 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 		e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackDropped, int64(len(rs)))
 		for _, r := range rs {
 			e.c.logger.Debug("dropping feedback whose completion never came", zap.String("id", r.FeedbackID), zap.String("trace_id", r.TraceID.String()))
-			e.c.persist.done(r)
+			e.c.persist.drop(r)
 		}
 		return
 	}
@@ -135,133 +143,207 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 	e.enqueue(out)
 }
 
-// flush sends everything queued in one batch, unless a retry is not due yet.
-func (e *emitter) flush(ctx context.Context) {
+// take empties the queue, unless a retry is not due yet (and force is off).
+func (e *emitter) take(force bool) []readyRecord {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	// Backoff runs on the wall clock: it paces calls to a real consumer,
 	// whereas deadlines follow the correlator's clock.
-	if len(e.queue) == 0 || time.Now().Before(e.retryAt) {
-		e.mu.Unlock()
-		return
+	if len(e.queue) == 0 || (!force && time.Now().Before(e.retryAt)) {
+		return nil
 	}
 	batch := e.queue
 	e.queue = nil
-	e.mu.Unlock()
+	e.size.Store(0)
+	return batch
+}
 
+// flush sends everything queued in one batch, unless a retry is not due yet.
+func (e *emitter) flush(ctx context.Context) {
+	if batch := e.take(false); len(batch) > 0 {
+		if refused, err := e.send(ctx, batch); err != nil {
+			e.retry(refused, err)
+		}
+	}
+}
+
+// send hands batch to the next consumer. It returns the records to try
+// again, with the consumer's error, when it refused them; delivered records
+// are counted and deleted from storage.
+func (e *emitter) send(ctx context.Context, batch []readyRecord) ([]readyRecord, error) {
 	if e.next == nil {
 		e.c.logger.Warn("llm_feedback is not in a logs pipeline; feedback held back cannot be emitted")
-		e.fail(batch)
-		return
+		e.fail(batch, "no logs pipeline")
+		return nil, nil
 	}
-	ld, delays := e.build(batch)
+	ld, built, delays := e.build(batch)
+	if len(built) == 0 {
+		return nil, nil
+	}
 	if err := e.next.ConsumeLogs(ctx, ld); err != nil {
-		e.retry(batch, err)
-		return
+		return built, err
 	}
 	e.mu.Lock()
 	e.backoff, e.retryAt = 0, time.Time{}
 	e.mu.Unlock()
-	for i, r := range batch {
+	for i, r := range built {
 		if r.matched {
 			e.c.recordMatch("delayed", delays[i])
 		} else {
 			e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, e.c.tel.attr("reason", r.reason))
 		}
-		e.c.persist.done(r.rec)
+		e.c.persist.drop(r.rec)
 	}
+	return nil, nil
 }
 
-// retry puts a refused batch back, minus what is past its grace.
+// retry puts a refused batch back, minus what is past its grace or was
+// refused for good.
 func (e *emitter) retry(batch []readyRecord, err error) {
-	now := e.c.now()
-	var keep, lost []readyRecord
+	now := e.c.now().UnixNano()
+	permanent := consumererror.IsPermanent(err)
+	var again, lost []readyRecord
 	for _, r := range batch {
-		if now.UnixNano() >= r.giveUp {
+		if permanent || now >= r.giveUp {
 			lost = append(lost, r)
 		} else {
-			keep = append(keep, r)
+			again = append(again, r)
 		}
 	}
 	e.mu.Lock()
-	e.queue = append(keep, e.queue...)
+	e.queue = append(again, e.queue...)
+	e.size.Store(int64(len(e.queue)))
 	e.backoff = min(max(2*e.backoff, minBackoff), maxBackoff)
 	e.retryAt = time.Now().Add(e.backoff)
 	backoff := e.backoff
 	e.mu.Unlock()
-	e.c.logger.Info("next consumer refused held-back feedback; retrying", zap.Int("records", len(keep)), zap.Duration("backoff", backoff), zap.Error(err))
-	e.fail(lost)
-	if len(keep) > 0 {
-		time.AfterFunc(backoff, func() {
-			select {
-			case e.wake <- struct{}{}:
-			default:
-			}
-		})
+	e.c.logger.Info("next consumer refused held-back feedback; retrying", zap.Int("records", len(again)), zap.Duration("backoff", backoff), zap.Error(err))
+	// Given up while running, a record leaves storage too: kept there it
+	// would pin the stored range, and every restart would read it again.
+	for _, r := range lost {
+		e.c.persist.drop(r.rec)
+	}
+	e.fail(lost, err.Error())
+	if len(again) > 0 {
+		time.AfterFunc(backoff, e.signal)
 	}
 }
 
-// fail counts and logs records that could not be delivered.
-func (e *emitter) fail(rs []readyRecord) {
+// fail counts and logs, with each id, records that could not be delivered.
+func (e *emitter) fail(rs []readyRecord, why string) {
 	if len(rs) == 0 {
 		return
 	}
 	e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackEmitFailures, int64(len(rs)))
 	for _, r := range rs {
-		// With storage the record stays there, to be emitted after a restart.
-		e.c.logger.Warn("feedback could not be delivered to the next consumer", zap.String("id", r.rec.FeedbackID), zap.String("trace_id", r.rec.TraceID.String()))
+		e.c.logger.Error("feedback could not be delivered to the next consumer", zap.String("id", r.rec.FeedbackID), zap.String("trace_id", r.rec.TraceID.String()), zap.String("error", why))
 	}
 }
 
-// build decodes each parked record and rewrites it; it returns the delays of
-// the matched ones, for the histogram once the batch is delivered.
-func (e *emitter) build(batch []readyRecord) (plog.Logs, []int64) {
+// build decodes each held record and rewrites it with the ids parsed when
+// it arrived. It returns the records it built, in the order of the output,
+// and the delays of the matched ones, for the histogram once delivered. A
+// record that cannot be decoded (only a corrupted storage entry can get
+// here) is counted as a failure and left in storage.
+func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64) {
 	out := plog.NewLogs()
-	delays := make([]int64, len(batch))
+	built := make([]readyRecord, 0, len(batch))
+	delays := make([]int64, 0, len(batch))
 	now := e.c.now().UnixNano()
 	var u plog.ProtoUnmarshaler
-	for i := range batch {
-		r := &batch[i]
+	for _, r := range batch {
 		ld, err := u.UnmarshalLogs(r.rec.Data)
 		if err != nil || ld.LogRecordCount() != 1 {
-			// Our own encoding; only a corrupted storage entry gets here.
-			e.c.logger.Error("cannot decode held-back feedback; dropping it", zap.String("id", r.rec.FeedbackID), zap.Error(err))
+			e.c.logger.Error("cannot decode held-back feedback; it stays in storage", zap.String("id", r.rec.FeedbackID), zap.Error(err))
+			e.fail([]readyRecord{r}, "cannot decode the held record")
 			continue
 		}
 		sl := ld.ResourceLogs().At(0).ScopeLogs().At(0)
 		lr := sl.LogRecords().At(0)
-		f := feedback.Parse(lr)
-		f.ID = r.rec.FeedbackID
-		if r.matched {
-			delays[i] = e.c.enr.matched(lr, &f, &r.comp, now)
+		f := feedbackOf(r.rec, lr)
+		var delay int64
+		if e.c.cfg.Mode == ModeRoute {
+			if r.matched {
+				e.c.addressMatch(lr, &f, &r.match)
+			} // else on as it came, for the joining tier
+		} else if r.matched {
+			delay = e.c.enr.markMatched(lr, &f, &r.match, now)
 			if e.c.cfg.Output.EvaluationEvent {
-				evaluation(sl.LogRecords(), lr, &r.comp)
+				evaluation(sl.LogRecords(), lr, &r.match.Comp)
 			}
 		} else {
-			e.c.enr.unmatched(lr, &f)
+			e.c.enr.markUnmatched(lr, &f)
 		}
 		ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		built = append(built, r)
+		delays = append(delays, delay)
 	}
-	return out, delays
+	return out, built, delays
 }
 
-// stop ends the loop. Without storage, whatever is still parked is emitted
-// as unmatched, so nothing is lost; with storage it stays there, its TTL
-// going on, to be joined after the restart.
+// stop ends the loop and hands out what is still held. Without storage,
+// records still waiting for their completion are emitted unmatched; with
+// storage, those on disk stay there, their TTL going on, to be joined after
+// the restart, and only those the disk does not have are emitted. The last
+// flush is retried while the consumer refuses, until pending.shutdown_timeout
+// or ctx ends; what is left then is counted and logged with each id.
 func (e *emitter) stop(ctx context.Context) {
-	if e.cancel != nil {
-		e.cancel()
-		e.wg.Wait()
+	e.stopOnce.Do(func() {
+		if e.cancel != nil {
+			e.cancel()
+			e.wg.Wait()
+		}
+		ctx, cancel := context.WithTimeout(ctx, e.c.cfg.Pending.ShutdownTimeout)
+		defer cancel()
+		held := e.c.drainPending()
+		if e.c.persist != nil {
+			e.c.persist.sync(ctx)
+			kept := held[:0]
+			for _, r := range held {
+				if !e.c.persist.stored(r) {
+					kept = append(kept, r)
+				}
+			}
+			held = kept
+		}
+		e.release(held, unmatchedShutdown)
+		e.lastFlush(ctx)
+	})
+}
+
+// lastFlush sends what is queued, retrying with backoff until ctx ends.
+// Records on disk are tried once: they are safe where they are.
+func (e *emitter) lastFlush(ctx context.Context) {
+	backoff := minBackoff
+	for {
+		batch := e.take(true)
+		if len(batch) == 0 {
+			return
+		}
+		refused, err := e.send(ctx, batch)
+		if err == nil {
+			continue
+		}
+		var again []readyRecord
+		for _, r := range refused {
+			if !e.c.persist.stored(r.rec) {
+				again = append(again, r)
+			}
+		}
+		if consumererror.IsPermanent(err) {
+			e.fail(again, err.Error())
+			return
+		}
+		select {
+		case <-ctx.Done():
+			e.fail(again, "refused until pending.shutdown_timeout: "+err.Error())
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+		e.mu.Lock()
+		e.queue = append(again, e.queue...)
+		e.size.Store(int64(len(e.queue)))
+		e.mu.Unlock()
 	}
-	if e.c.persist == nil {
-		e.release(e.c.drainPending(), unmatchedShutdown)
-	}
-	e.mu.Lock()
-	e.retryAt = time.Time{}
-	e.mu.Unlock()
-	e.flush(ctx)
-	e.mu.Lock()
-	left := e.queue
-	e.queue = nil
-	e.mu.Unlock()
-	e.fail(left)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 // Output names. The feedback fields keep New Relic's names; the completion's
@@ -23,6 +24,10 @@ const (
 	attrServiceName       = "llm.completion.service.name"
 	attrDuration          = "duration"
 	attrErrorFlag         = "error"
+	attrJoinKey           = "llm.feedback.join_key"
+	attrConvCompletions   = "llm.conversation.completions"
+	attrConvInputTokens   = "llm.conversation.usage.input_tokens"
+	attrConvOutputTokens  = "llm.conversation.usage.output_tokens"
 
 	correlationMatched   = "matched"
 	correlationUnmatched = "unmatched"
@@ -37,15 +42,20 @@ var reserved = map[string]bool{
 	feedback.AttrCategory: true, feedback.AttrMessage: true, feedback.AttrIngestSource: true,
 	feedback.AttrSpanID: true, feedback.AttrResponseID: true, feedback.AttrMetadata: true,
 	attrNewRelicEventType: true, attrCorrelation: true, attrError: true, attrDelay: true,
-	attrServiceName: true, attrDuration: true, attrErrorFlag: true,
+	attrServiceName: true, attrDuration: true, attrErrorFlag: true, attrJoinKey: true,
+	attrConvCompletions: true, attrConvInputTokens: true, attrConvOutputTokens: true,
 	"gen_ai.operation.name": true, "gen_ai.provider.name": true, "gen_ai.request.model": true,
 	"gen_ai.response.model": true, "gen_ai.usage.input_tokens": true, "gen_ai.usage.output_tokens": true,
 	"gen_ai.response.finish_reasons": true, "gen_ai.conversation.id": true,
 }
 
-// idKeys are never cut: the parser bounds the feedback id (a cut id would
-// no longer be the one the dedupe window and storage know).
-var idKeys = map[string]bool{feedback.AttrID: true}
+// idKeys are never cut on a valid record: a cut id would no longer be the
+// one the dedupe window, storage and the join know. The parser bounds each
+// of them (feedback.MaxIDLength); on an invalid record they are cut like
+// any string.
+var idKeys = map[string]bool{
+	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true, feedback.AttrResponseID: true,
+}
 
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
 type enricher struct {
@@ -57,7 +67,7 @@ type enricher struct {
 // base does what every output record gets: the record normalised, the event
 // name, the normalised ids, the New Relic event type and the correlation.
 func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
-	e.normalize(lr)
+	e.normalize(lr, f.Valid())
 	lr.SetEventName(eventName)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(lr.ObservedTimestamp())
@@ -70,7 +80,10 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 	}
 	if f.Valid() {
 		attrs.PutStr(feedback.AttrID, f.ID)
-		attrs.PutStr(feedback.AttrTraceID, f.TraceID.String())
+		// A routing tier that found the completion by another key says so.
+		if v, ok := attrs.Get(attrJoinKey); !ok || f.Key.Kind != store.ByTrace || v.Str() == "" {
+			attrs.PutStr(attrJoinKey, f.Key.Name)
+		}
 	}
 	if e.cfg.Output.NewRelicEventType {
 		attrs.PutStr(attrNewRelicEventType, eventName)
@@ -79,10 +92,11 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 }
 
 // normalize flattens the metadata (keys already on the record and the
-// built-in keys win; at most max_metadata_keys) and cuts long strings. It is
-// idempotent, and runs before a record is held back, so a held record costs
-// no more memory than the limits allow.
-func (e *enricher) normalize(lr plog.LogRecord) {
+// built-in keys win; at most max_metadata_keys) and cuts long strings, but
+// not the ids of a valid record (the parser bounds them). It is idempotent,
+// and runs before a record is held back, so a held record costs no more
+// memory than the limits allow.
+func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 	attrs := lr.Attributes()
 	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
 		flat := pcommon.NewMap()
@@ -102,7 +116,7 @@ func (e *enricher) normalize(lr plog.LogRecord) {
 			return true
 		})
 	}
-	e.truncate(attrs)
+	e.truncate(attrs, valid)
 	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr && len(b.Str()) > e.cfg.MaxAttributeLength {
 		b.SetStr(cut(b.Str(), e.cfg.MaxAttributeLength))
 		e.truncated("max_attribute_length", 1)
@@ -111,10 +125,10 @@ func (e *enricher) normalize(lr plog.LogRecord) {
 
 // truncate cuts string values longer than max_attribute_length, at a UTF-8
 // boundary, so one pasted essay cannot exceed what backends accept.
-func (e *enricher) truncate(attrs pcommon.Map) {
+func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
 	limit := e.cfg.MaxAttributeLength
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		if idKeys[k] {
+		if keepIDs && idKeys[k] {
 			return true
 		}
 		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
@@ -134,28 +148,37 @@ func cut(s string, limit int) string {
 	return s[:i]
 }
 
-// invalid marks a record that cannot be joined, with what is wrong.
-func (e *enricher) invalid(lr plog.LogRecord, f *feedback.Feedback) {
+// markInvalid marks a record that cannot be joined, with what is wrong.
+func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 	lr.Attributes().PutStr(attrError, f.Problem)
 	e.base(lr, f, correlationInvalid)
 }
 
-// unmatched marks valid feedback whose completion was not found. The record
-// is placed in the trace it is about, so trace-id routing and backends find
-// it next to that trace's spans.
-func (e *enricher) unmatched(lr plog.LogRecord, f *feedback.Feedback) {
-	lr.SetTraceID(f.TraceID)
-	lr.SetSpanID(f.SpanID)
-	if !f.SpanID.IsEmpty() {
-		lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+// markUnmatched marks valid feedback whose completion was not found. A record
+// that names a trace is placed in it, so trace-id routing and backends find
+// it next to that trace's spans; one that named its completion by another
+// key keeps its own TraceID and gets no trace_id.
+func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
+	if f.Key.Kind == store.ByTrace {
+		lr.SetTraceID(f.TraceID)
+		lr.SetSpanID(f.SpanID)
+		if !f.SpanID.IsEmpty() {
+			lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+		}
 	}
 	e.base(lr, f, correlationUnmatched)
+	if f.Key.Kind == store.ByTrace {
+		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
+	} else {
+		lr.Attributes().Remove(feedback.AttrTraceID)
+	}
 }
 
-// matched writes the completion's fields and parents the record to its span.
+// markMatched writes the completion's fields and parents the record to its span.
 // It returns the feedback delay in milliseconds.
-func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Completion, now int64) int64 {
-	lr.SetTraceID(f.TraceID)
+func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store.Match, now int64) int64 {
+	c := &m.Comp
+	lr.SetTraceID(m.Trace)
 	lr.SetSpanID(c.SpanID)
 	attrs := lr.Attributes()
 	// Room for the metadata flattened and the ~20 attributes written below,
@@ -167,6 +190,7 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 	attrs.EnsureCapacity(attrs.Len() + grow)
 	// The metadata must not shadow the completion's fields: flatten first.
 	e.base(lr, f, correlationMatched)
+	attrs.PutStr(feedback.AttrTraceID, m.Trace.String())
 	attrs.PutStr(feedback.AttrSpanID, c.SpanID.String())
 	putStr(attrs, "gen_ai.operation.name", c.Operation())
 	putStr(attrs, "gen_ai.provider.name", c.Provider())
@@ -187,6 +211,12 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 		}
 	}
 	putStr(attrs, "gen_ai.conversation.id", c.ConversationID)
+	if f.Key.Kind == store.ByConversation {
+		attrs.PutStr("gen_ai.conversation.id", f.Key.Value)
+		attrs.PutInt(attrConvCompletions, m.Conversation.Completions)
+		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
+		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
+	}
 	if c.DurationNano > 0 {
 		attrs.PutDouble(attrDuration, float64(c.DurationNano)/1e6)
 	}
@@ -202,7 +232,7 @@ func (e *enricher) matched(lr plog.LogRecord, f *feedback.Feedback, c *genai.Com
 		attrs.PutInt(attrDelay, delay)
 	}
 	if e.cfg.MaxAttributeLength < genai.MaxStringBytes {
-		e.truncate(attrs) // the completion's strings too, when the limit is below theirs
+		e.truncate(attrs, true) // the completion's strings too, when the limit is below theirs
 	}
 	return delay
 }

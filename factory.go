@@ -12,25 +12,33 @@ import (
 
 // NewFactory returns the factory of the llm_feedback processor.
 func NewFactory() processor.Factory {
+	return newFactory(&factoryState{shared: map[*Config]*shared{}})
+}
+
+func newFactory(f *factoryState) processor.Factory {
 	return processor.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		processor.WithTraces(createTraces, metadata.TracesStability),
-		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithTraces(f.createTraces, metadata.TracesStability),
+		processor.WithLogs(f.createLogs, metadata.LogsStability),
 	)
 }
 
-func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	s, err := getShared(set, cfg.(*Config))
+func (f *factoryState) createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	s, err := f.get(set, cfg.(*Config))
 	if err != nil {
 		return nil, err
 	}
+	s.addTraces()
 	return &tracesProcessor{shared: s, next: next}, nil
 }
 
-func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	s, err := getShared(set, cfg.(*Config))
+func (f *factoryState) createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	s, err := f.get(set, cfg.(*Config))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.addLogs(); err != nil {
 		return nil, err
 	}
 	s.c.setNext(next)

@@ -3,7 +3,6 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,8 +68,6 @@ func newHarnessWith(t *testing.T, cfg *Config, set processor.Settings) *harness 
 	h := &harness{t: t, clock: &fakeClock{t: startTime}, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink)}
 	s, err := newShared(set, cfg, h.clock.Now)
 	require.NoError(t, err)
-	n := 0
-	s.c.newID = func() string { n++; return fmt.Sprintf("generated-%d", n) }
 	s.c.setNext(h.lsink)
 	h.s = s
 	h.traces = &tracesProcessor{shared: s, next: h.tsink}

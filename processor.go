@@ -7,13 +7,12 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
-	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 )
 
 // tracesProcessor is the traces pipeline's side: it reads completions into
-// the shared correlator and passes every span on unchanged.
+// the shared correlator and passes every span on unchanged. (The service
+// counts the items every processor receives and sends on, so this side
+// needs no processorhelper wrapper for that.)
 type tracesProcessor struct {
 	*shared
 	next consumer.Traces
@@ -23,10 +22,11 @@ func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
+// Shutdown stops the traces side; the shared state stops with the last side.
+func (p *tracesProcessor) Shutdown(ctx context.Context) error { return p.stopSide(ctx, false) }
+
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	if p.c.cfg.Mode == ModeJoin {
-		p.c.observeTraces(td)
-	}
+	p.c.observeTraces(td)
 	return p.next.ConsumeTraces(ctx, td)
 }
 
@@ -42,78 +42,50 @@ func (p *logsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
+// Shutdown stops the logs side: held feedback is handed out (see
+// emitter.stop); the shared state stops with the last side.
+func (p *logsProcessor) Shutdown(ctx context.Context) error { return p.stopSide(ctx, true) }
+
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if !p.hasFeedback(ld) {
 		return p.next.ConsumeLogs(ctx, ld)
 	}
-	if p.c.cfg.Mode == ModeRoute {
-		p.route(ld)
-		return p.next.ConsumeLogs(ctx, ld)
-	}
-	var evals []evalRequest
-	var accepted []acceptedID
+	var b logsBatch
 	// Only a scope or resource emptied by taking records out goes; an empty
 	// one the app sent passes on as it came.
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		emptiedScope := false
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			removed := false
+			takenOut := false
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				if !p.c.matcher.Is(lr) {
 					return false
 				}
-				out, id := p.c.consumeFeedback(rl, sl, lr, &evals)
-				if id.ok {
-					accepted = append(accepted, id)
-				}
-				removed = removed || out == remove
-				return out == remove
+				out := p.c.consumeFeedback(rl, sl, lr, &b)
+				takenOut = takenOut || out == takeOut
+				return out == takeOut
 			})
-			emptied := removed && sl.LogRecords().Len() == 0
+			emptied := takenOut && sl.LogRecords().Len() == 0
 			emptiedScope = emptiedScope || emptied
 			return emptied
 		})
 		return emptiedScope && rl.ScopeLogs().Len() == 0
 	})
 	// Appended after the walk: RemoveIf must not see the slice grow.
-	for _, ev := range evals {
+	for _, ev := range b.evals {
 		evaluation(ev.dst, ev.rec, &ev.comp)
 	}
 	if ld.ResourceLogs().Len() == 0 {
-		return nil // everything was held back or a duplicate
+		p.c.commit(&b) // everything was held back or a duplicate
+		return nil
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
-		// The caller will retry the batch: its feedback must not then count
-		// as already seen.
-		p.c.forget(accepted)
+		// The caller will retry the batch: it must find no trace of this try.
+		p.c.rollback(&b)
 		return err
 	}
+	p.c.commit(&b)
 	return nil
-}
-
-// route places each feedback record where a trace-id load balancer sends
-// the completion's spans (see RouteConfig), and writes the completion's
-// trace id in normal form to trace_id for the joining tier. A record whose
-// trace id cannot be read is left as it is, for that tier to mark invalid.
-func (p *logsProcessor) route(ld plog.Logs) {
-	standIn := p.c.cfg.Route.RecordTraceID == RouteStandIn
-	p.eachRecord(ld, func(lr plog.LogRecord) bool {
-		if !p.c.matcher.Is(lr) {
-			return true
-		}
-		f := feedback.Parse(lr)
-		if !f.Valid() {
-			return true
-		}
-		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
-		id := f.TraceID
-		if s := lbkey.StandIn(id); standIn && !s.IsEmpty() {
-			id = s
-		}
-		lr.SetTraceID(id)
-		lr.SetSpanID(f.SpanID)
-		return true
-	})
 }
 
 // hasFeedback is on the path of every log batch: plain loops, no callback,
@@ -133,22 +105,6 @@ func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
 		}
 	}
 	return false
-}
-
-// eachRecord calls f for every record until f returns false.
-func (p *logsProcessor) eachRecord(ld plog.Logs, f func(plog.LogRecord) bool) {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if !f(lrs.At(k)) {
-					return
-				}
-			}
-		}
-	}
 }
 
 var (

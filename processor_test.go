@@ -87,7 +87,8 @@ func attr(lr plog.LogRecord, k string) string {
 
 func TestSharedStateLifecycle(t *testing.T) {
 	ctx := context.Background()
-	f := NewFactory()
+	state := &factoryState{shared: map[*Config]*shared{}}
+	f := newFactory(state)
 	cfg := f.CreateDefaultConfig()
 	set := processortest.NewNopSettings(metadata.Type)
 	tp, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
@@ -107,9 +108,9 @@ func TestSharedStateLifecycle(t *testing.T) {
 	require.NoError(t, lp.Start(ctx, host))
 	require.NoError(t, tp.Shutdown(ctx))
 	require.NoError(t, lp.Shutdown(ctx))
-	registry.Lock()
-	_, still := registry.m[cfg.(*Config)]
-	registry.Unlock()
+	state.mu.Lock()
+	_, still := state.shared[cfg.(*Config)]
+	state.mu.Unlock()
 	require.False(t, still, "shutdown removes the shared state, so a reload starts fresh")
 
 	again, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
@@ -217,9 +218,7 @@ func TestEmitterGivesUpAfterGrace(t *testing.T) {
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(3), 1, "m")))
 	h.s.c.emitter.flush(ctx) // refused: queued again
 	h.clock.Advance(time.Minute + time.Second)
-	h.s.c.emitter.mu.Lock()
-	h.s.c.emitter.retryAt = time.Time{}
-	h.s.c.emitter.mu.Unlock()
+	retryNow(h.s.c.emitter)
 	h.s.c.emitter.flush(ctx) // refused and past the grace: given up
 	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 	require.NoError(t, h.s.Shutdown(ctx))
@@ -305,11 +304,11 @@ func TestLimitsCut(t *testing.T) {
 	assert.False(t, hasMD, "metadata is flattened")
 	metadatatest.AssertEqualProcessorLlmFeedbackTruncated(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "max_metadata_keys"))},
-		// The message only: trace_id and the generated id are written after the cut.
+		// The message only: ids are never cut.
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
 	}, ignore())
 	assert.Equal(t, traceID(4).String(), attr(got[0], "trace_id"))
-	assert.Equal(t, "generated-1", attr(got[0], "id"))
+	assert.Len(t, attr(got[0], "id"), 36, "a derived id, never cut")
 }
 
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }
@@ -358,7 +357,7 @@ func TestRouteMode(t *testing.T) {
 	}
 	assert.Equal(t, traceID(9), out.At(len(forms)+1).TraceID(), "unreadable ids are left for the joining tier")
 	tr, comps, pend := h.s.c.sizes()
-	assert.Zero(t, tr+comps+pend, "no state in route mode")
+	assert.Equal(t, []int{1, 1, 0}, []int{tr, comps, pend}, "the router remembers completions, for feedback by other keys, and holds nothing named by trace")
 	require.NoError(t, h.s.Shutdown(ctx))
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -18,44 +19,83 @@ import (
 // both pipelines share, so keys do not depend on the order of pipelines.
 const (
 	keyCache         = "cache"
+	keySeen          = "seen"
 	keyPendingRange  = "pending/range"
 	keyPendingPrefix = "pending/"
 	restoreBatch     = 512
 )
 
+// Storage error reasons, as the metric attribute.
+const (
+	storageGet       = "get"
+	storageSet       = "set"
+	storageDelete    = "delete"
+	storageBatch     = "batch"
+	storageClient    = "client"
+	storageCorrupt   = "corrupt"
+	storageQueueFull = "queue_full"
+)
+
 // persister keeps held-back feedback and the completion cache in a storage
-// extension. Pending records are written through when parked and deleted
-// when they leave, so a crash loses none; the cache is saved on an interval
-// and at shutdown. Records get increasing sequence numbers; the stored range
-// [lo, hi] lets any storage (none needs to support listing keys) be read
-// back. lo follows the oldest record still stored, so reading back costs
-// what is stored, not everything ever parked. A storage error is logged and
-// counted; the data path goes on.
+// extension, on a goroutine of its own: the logs path only queues writes,
+// so a slow or hung disk never holds up a pipeline. Writes are bounded
+// twice: each storage call by storage_timeout, the records waiting to be
+// written by storage_queue_size (a record that finds the queue full is held
+// in memory only, and counted). Deletes are never refused: there is at most
+// one for each stored record.
+//
+// Records get increasing sequence numbers; the stored range [lo, hi] lets
+// any storage (none needs to support listing keys) be read back. lo follows
+// the oldest record still stored, or not yet read back, so reading back
+// costs what is stored, not everything ever held.
+//
+// Lock order: persister.mu is taken alone; it is never held during storage
+// I/O or while taking another lock.
 type persister struct {
-	client storage.Client
-	logger *zap.Logger
-	tel    *telemetry
+	client     storage.Client
+	logger     *zap.Logger
+	tel        *telemetry
+	timeout    time.Duration
+	maxQueued  int
+	flushEvery time.Duration
+	// snapshot returns the cache and the dedupe window encoded, or nil when
+	// nothing changed since version since (see correlator.snapshot).
+	snapshot func(since uint64) (version uint64, cache, seen []byte)
+	// recovered takes records read back late, after a failed first read.
+	recovered func([]*store.PendingRecord)
 
-	mu     sync.Mutex // serialises writes and guards Seq/Gone of records
-	lo, hi uint64     // lo > hi: nothing stored
-	live   map[uint64]struct{}
-	saved  uint64 // cache version last saved
+	mu         sync.Mutex
+	lo, hi     uint64                          // lo > hi: nothing stored
+	live       map[uint64]*store.PendingRecord // stored or being stored; nil: not read back yet
+	queue      []write
+	queuedSets int
+	inflight   bool
+	progress   chan struct{} // closed after each write, for sync
+	saved      uint64        // snapshot version last saved
+
+	wake    chan struct{}
+	quit    chan struct{}
+	stopped chan struct{}
 }
 
-func newPersister(client storage.Client, logger *zap.Logger, tel *telemetry) *persister {
-	return &persister{client: client, logger: logger, tel: tel, lo: 1, live: map[uint64]struct{}{}}
+// write is one queued storage change: a record to store, or a stored
+// record's key to delete.
+type write struct {
+	rec  *store.PendingRecord
+	seq  uint64
+	data []byte // nil for a delete
 }
 
-// advance moves lo past the records no longer stored and reports whether it moved.
-func (p *persister) advance() bool {
-	from := p.lo
-	for p.lo <= p.hi {
-		if _, ok := p.live[p.lo]; ok {
-			break
-		}
-		p.lo++
+func newPersister(client storage.Client, logger *zap.Logger, tel *telemetry, cfg *Config) *persister {
+	return &persister{
+		client: client, logger: logger, tel: tel,
+		timeout: cfg.StorageTimeout, maxQueued: cfg.StorageQueueSize, flushEvery: cfg.StorageFlushInterval,
+		snapshot:  func(uint64) (uint64, []byte, []byte) { return 0, nil, nil },
+		recovered: func([]*store.PendingRecord) {},
+		lo:        1, live: map[uint64]*store.PendingRecord{},
+		progress: make(chan struct{}), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	return p.lo != from
 }
 
 func openStorage(ctx context.Context, host component.Host, id component.ID, self component.ID) (storage.Client, error) {
@@ -70,9 +110,9 @@ func openStorage(ctx context.Context, host component.Host, id component.ID, self
 	return se.GetClient(ctx, component.KindProcessor, self, "")
 }
 
-func (p *persister) failed(op string, err error, fields ...zap.Field) {
-	p.tel.add(p.tel.tb.ProcessorLlmFeedbackStorageErrors, 1, p.tel.attr("reason", op))
-	p.logger.Warn("storage "+op+" failed; going on without it", append(fields, zap.Error(err))...)
+func (p *persister) failed(reason string, err error, fields ...zap.Field) {
+	p.tel.add(p.tel.tb.ProcessorLlmFeedbackStorageErrors, 1, p.tel.attr("reason", reason))
+	p.logger.Warn("storage "+reason+" failed; going on without it", append(fields, zap.Error(err))...)
 }
 
 func pendingKey(seq uint64) string { return keyPendingPrefix + strconv.FormatUint(seq, 10) }
@@ -81,57 +121,205 @@ func encodeRange(lo, hi uint64) []byte {
 	return binary.AppendUvarint(binary.AppendUvarint(nil, lo), hi)
 }
 
-// parked writes r through to storage. Like done, it is a no-op on a nil
+// advance moves lo past the records no longer stored; call with p.mu held.
+func (p *persister) advance() {
+	for p.lo <= p.hi {
+		if _, ok := p.live[p.lo]; ok {
+			break
+		}
+		p.lo++
+	}
+}
+
+func (p *persister) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// store queues r to be written. Like drop and stored it is a no-op on a nil
 // persister (no storage configured), so callers need no check.
-func (p *persister) parked(r *store.PendingRecord) {
+func (p *persister) store(r *store.PendingRecord) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r.Gone {
+	if r.Gone || r.Seq != 0 {
+		p.mu.Unlock()
+		return
+	}
+	if p.queuedSets >= p.maxQueued {
+		p.mu.Unlock()
+		p.failed(storageQueueFull, fmt.Errorf("%d records are waiting to be written (storage_queue_size)", p.maxQueued), zap.String("id", r.FeedbackID))
 		return
 	}
 	p.hi++ // when nothing is stored lo was hi+1: it is now this record
-	err := p.client.Batch(context.Background(),
-		storage.SetOperation(pendingKey(p.hi), store.MarshalPending(r)),
-		storage.SetOperation(keyPendingRange, encodeRange(p.lo, p.hi)))
-	if err != nil {
-		p.failed("set", err, zap.String("id", r.FeedbackID))
-		return
-	}
 	r.Seq = p.hi
-	p.live[r.Seq] = struct{}{}
+	p.live[r.Seq] = r
+	p.queue = append(p.queue, write{rec: r, seq: r.Seq, data: store.MarshalPending(r)})
+	p.queuedSets++
+	p.mu.Unlock()
+	p.signal()
 }
 
-// done deletes r from storage: it was delivered or deliberately dropped.
-func (p *persister) done(r *store.PendingRecord) {
+// drop queues the deletion of r: it was delivered or deliberately dropped.
+func (p *persister) drop(r *store.PendingRecord) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	r.Gone = true
-	if r.Seq == 0 {
+	if r.Seq != 0 {
+		delete(p.live, r.Seq)
+		p.advance()
+		p.queue = append(p.queue, write{seq: r.Seq})
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// stored reports whether r is known to be on disk.
+func (p *persister) stored(r *store.PendingRecord) bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return r.Stored && !r.Gone
+}
+
+// start runs the writer until stop.
+func (p *persister) start() {
+	go func() {
+		defer close(p.stopped)
+		ticker := time.NewTicker(p.flushEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-p.quit:
+				return
+			case <-p.wake:
+				p.writeQueued()
+			case <-ticker.C:
+				p.writeQueued()
+				p.saveSnapshot()
+				p.readUnread()
+			}
+		}
+	}()
+}
+
+// writeQueued writes every queued change in one batch, with the range.
+func (p *persister) writeQueued() {
+	p.mu.Lock()
+	ws := p.queue
+	if len(ws) == 0 {
+		p.mu.Unlock()
 		return
 	}
-	delete(p.live, r.Seq)
-	ops := []*storage.Operation{storage.DeleteOperation(pendingKey(r.Seq))}
-	if p.advance() {
-		ops = append(ops, storage.SetOperation(keyPendingRange, encodeRange(p.lo, p.hi)))
+	p.queue, p.queuedSets, p.inflight = nil, 0, true
+	rangeNow := encodeRange(p.lo, p.hi)
+	p.mu.Unlock()
+
+	// A record stored and delivered between two writes never reaches the disk.
+	deleted := map[uint64]bool{}
+	for _, w := range ws {
+		if w.data == nil {
+			deleted[w.seq] = true
+		}
 	}
-	if err := p.client.Batch(context.Background(), ops...); err != nil {
-		p.failed("delete", err, zap.String("id", r.FeedbackID))
+	ops := make([]*storage.Operation, 0, len(ws)+1)
+	var sets, dels []write
+	for _, w := range ws {
+		switch {
+		case w.data != nil && deleted[w.seq]:
+			delete(deleted, w.seq) // its delete is dropped too
+		case w.data != nil:
+			sets = append(sets, w)
+			ops = append(ops, storage.SetOperation(pendingKey(w.seq), w.data))
+		}
+	}
+	for _, w := range ws {
+		if w.data == nil && deleted[w.seq] {
+			dels = append(dels, w)
+			ops = append(ops, storage.DeleteOperation(pendingKey(w.seq)))
+		}
+	}
+	ops = append(ops, storage.SetOperation(keyPendingRange, rangeNow))
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	err := p.client.Batch(ctx, ops...)
+	cancel()
+
+	p.mu.Lock()
+	p.inflight = false
+	if err != nil {
+		// The records are held in memory only; the deletes are tried again
+		// with the next write (at most one per stored record).
+		for _, w := range sets {
+			if w.rec.Seq == w.seq {
+				w.rec.Seq = 0
+			}
+			delete(p.live, w.seq)
+		}
+		p.advance()
+		p.queue = append(dels, p.queue...)
+	} else {
+		for _, w := range sets {
+			if w.rec.Seq == w.seq {
+				w.rec.Stored = true
+			}
+		}
+	}
+	close(p.progress)
+	p.progress = make(chan struct{})
+	p.mu.Unlock()
+	if err != nil {
+		p.failed(storageBatch, err, zap.Int("records", len(sets)), zap.Int("deletes", len(dels)))
 	}
 }
 
-// restorePending reads back every stored record, oldest first.
+// sync waits until every write queued so far was tried, or ctx is done.
+func (p *persister) sync(ctx context.Context) bool {
+	if p == nil {
+		return true
+	}
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 && !p.inflight {
+			p.mu.Unlock()
+			return true
+		}
+		progress := p.progress
+		p.mu.Unlock()
+		p.signal()
+		select {
+		case <-progress:
+		case <-p.stopped:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// restoreState reads the saved cache and dedupe window.
+func (p *persister) restoreState(ctx context.Context) (cache, seen []byte) {
+	ops := []*storage.Operation{storage.GetOperation(keyCache), storage.GetOperation(keySeen)}
+	if err := p.client.Batch(ctx, ops...); err != nil {
+		p.failed(storageGet, err)
+		return nil, nil
+	}
+	return ops[0].Value, ops[1].Value
+}
+
+// restorePending reads back every stored record, oldest first. A chunk the
+// storage fails to read is read key by key; a key that still fails stays in
+// the range, to be read later (readUnread) or after the next restart.
 func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	raw, err := p.client.Get(ctx, keyPendingRange)
 	if err != nil {
-		p.failed("get", err)
+		p.failed(storageGet, err)
 		return nil
 	}
 	lo, n := binary.Uvarint(raw)
@@ -140,71 +328,133 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 		return nil
 	}
 	var out []*store.PendingRecord
+	p.mu.Lock()
+	p.lo, p.hi = lo, hi
+	p.mu.Unlock()
 	for start := lo; start <= hi; start += restoreBatch {
 		ops := make([]*storage.Operation, 0, restoreBatch)
 		for seq := start; seq <= hi && seq < start+restoreBatch; seq++ {
 			ops = append(ops, storage.GetOperation(pendingKey(seq)))
 		}
 		if err := p.client.Batch(ctx, ops...); err != nil {
-			p.failed("batch", err)
-			continue
-		}
-		for i, op := range ops {
-			if op.Value == nil {
-				continue
+			p.failed(storageBatch, err, zap.Uint64("from", start), zap.Int("keys", len(ops)))
+			for _, op := range ops {
+				if op.Value, err = p.client.Get(ctx, op.Key); err != nil {
+					op.Value = nil
+					p.markUnread(start, ops, op)
+				}
 			}
-			r, err := store.UnmarshalPending(op.Value)
-			if err != nil {
-				p.failed("get", err, zap.String("key", op.Key))
-				continue
-			}
-			r.Seq = start + uint64(i)
-			out = append(out, r)
 		}
+		out = append(out, p.decode(start, ops)...)
 	}
-	p.lo, p.hi = lo, hi
-	for _, r := range out {
-		p.live[r.Seq] = struct{}{}
-	}
+	p.mu.Lock()
 	p.advance()
+	p.mu.Unlock()
 	return out
 }
 
-// saveCache stores a snapshot of the cache when it changed since the last.
-func (p *persister) saveCache(ctx context.Context, c *correlator) {
-	c.mu.Lock()
-	version := c.cacheVersion
-	if version == p.saved {
-		c.mu.Unlock()
+// markUnread keeps op's key in the range though it could not be read.
+func (p *persister) markUnread(start uint64, ops []*storage.Operation, op *storage.Operation) {
+	for i := range ops {
+		if ops[i] == op {
+			p.mu.Lock()
+			p.live[start+uint64(i)] = nil
+			p.mu.Unlock()
+			p.failed(storageGet, fmt.Errorf("key %s could not be read; it will be tried again", op.Key))
+		}
+	}
+}
+
+// decode turns read values into records; corrupt ones are deleted, counted
+// and logged, since nothing can ever read them.
+func (p *persister) decode(start uint64, ops []*storage.Operation) []*store.PendingRecord {
+	var out []*store.PendingRecord
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, op := range ops {
+		if op.Value == nil {
+			continue
+		}
+		seq := start + uint64(i)
+		r, err := store.UnmarshalPending(op.Value)
+		if err != nil {
+			p.tel.add(p.tel.tb.ProcessorLlmFeedbackStorageErrors, 1, p.tel.attr("reason", storageCorrupt))
+			p.logger.Error("a stored feedback record is corrupt; deleting it", zap.String("key", op.Key), zap.Error(err))
+			p.queue = append(p.queue, write{seq: seq})
+			continue
+		}
+		r.Seq, r.Stored = seq, true
+		p.live[seq] = r
+		out = append(out, r)
+	}
+	return out
+}
+
+// readUnread tries again the keys a restore could not read.
+func (p *persister) readUnread() {
+	p.mu.Lock()
+	var ops []*storage.Operation
+	var seqs []uint64
+	for seq, r := range p.live {
+		if r == nil {
+			seqs = append(seqs, seq)
+			ops = append(ops, storage.GetOperation(pendingKey(seq)))
+		}
+	}
+	p.mu.Unlock()
+	var got []*store.PendingRecord
+	for i, op := range ops {
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		v, err := p.client.Get(ctx, op.Key)
+		cancel()
+		if err != nil {
+			continue
+		}
+		op.Value = v
+		p.mu.Lock()
+		if v == nil {
+			delete(p.live, seqs[i])
+			p.advance()
+		}
+		p.mu.Unlock()
+		got = append(got, p.decode(seqs[i], []*storage.Operation{op})...)
+	}
+	if len(got) > 0 {
+		p.recovered(got)
+	}
+}
+
+// saveSnapshot stores the cache and the dedupe window when they changed.
+func (p *persister) saveSnapshot() {
+	version, cache, seen := p.snapshot(p.saved)
+	if cache == nil {
 		return
 	}
-	snap := c.cache.MarshalSnapshot()
-	c.mu.Unlock()
-	if err := p.client.Set(ctx, keyCache, snap); err != nil {
-		p.failed("set", err)
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	if err := p.client.Batch(ctx, storage.SetOperation(keyCache, cache), storage.SetOperation(keySeen, seen)); err != nil {
+		p.failed(storageSet, err)
 		return
 	}
 	p.saved = version
 }
 
-// restoreCache loads the saved cache; expired traces are skipped.
-func (p *persister) restoreCache(ctx context.Context, c *correlator) {
-	snap, err := p.client.Get(ctx, keyCache)
-	if err != nil {
-		p.failed("get", err)
+// stop ends the writer, writes what is queued and the snapshot, and closes
+// the client. A writer stuck in a storage call is left behind when ctx ends.
+func (p *persister) stop(ctx context.Context) {
+	if p == nil {
 		return
 	}
-	c.mu.Lock()
-	n, err := c.cache.RestoreSnapshot(snap, c.now().UnixNano())
-	c.mu.Unlock()
-	if err != nil {
-		p.failed("get", err, zap.String("key", keyCache))
+	close(p.quit)
+	select {
+	case <-p.stopped:
+	case <-ctx.Done():
+		p.logger.Error("storage did not answer before shutdown ended; what was queued is not written")
+		return
 	}
-	c.logger.Info("restored completion cache from storage", zap.Int("completions", n))
-}
-
-func (p *persister) close(ctx context.Context) {
+	p.writeQueued()
+	p.saveSnapshot()
 	if err := p.client.Close(ctx); err != nil {
-		p.failed("client", err)
+		p.failed(storageClient, err)
 	}
 }

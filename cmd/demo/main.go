@@ -1,8 +1,11 @@
 // Command demo shows llm_feedback end to end on one screen: it starts the
 // collector, runs a small chat app whose "LLM" is simulated in process,
-// sends feedback through the sdk/go helper (some before its span is
-// exported, one for a trace the collector never saw, one invalid), stops
-// the collector, and prints the enriched feedback the collector wrote.
+// sends feedback through the sdk/go helper naming each completion in a
+// different way (trace id, response id, the app's message id, conversation;
+// one before its span is exported, one for a trace the collector never saw,
+// one invalid), stops the collector, and prints the enriched feedback the
+// collector wrote. The collector config must list app.message_id in
+// llm_feedback's join::keys, as the repository's config.yaml does.
 //
 //	make demo
 package main
@@ -10,7 +13,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -138,96 +144,119 @@ func newChatApp(ctx context.Context) (*chatApp, error) {
 	return &chatApp{tp: tp, lp: lp, tracer: tp.Tracer("demo-chat")}, nil
 }
 
-// model is the simulated LLM: deterministic answers, token counts and
-// latency, no network.
-type model struct{ name, provider string }
+// model is the simulated LLM: deterministic answers, token counts, latency
+// and response ids, no network.
+type model struct{ name, provider, idPrefix string }
 
-func (m model) complete(prompt string) (answer string, in, out int, latency time.Duration) {
+func (m model) complete(prompt string) (answer, responseID string, in, out int, latency time.Duration) {
 	answer = fmt.Sprintf("(%s) Here is what I know about %q.", m.name, prompt)
 	in = len(strings.Fields(prompt))*4/3 + 12
 	out = len(strings.Fields(answer))*4/3 + 40
-	return answer, in, out, time.Duration(350+15*out) * time.Millisecond
+	sum := sha256.Sum256([]byte(m.name + prompt))
+	responseID = m.idPrefix + hex.EncodeToString(sum[:12])
+	return answer, responseID, in, out, time.Duration(350+15*out) * time.Millisecond
 }
 
-// chat makes one completion span (inside the app's server span) and returns
-// the completion's trace id, as the app would hand it to its UI.
-func (a *chatApp) chat(ctx context.Context, m model, prompt string, at time.Time) string {
+// reply is what the app hands its UI with an answer: whatever the UI may send
+// back with a rating.
+type reply struct{ traceID, responseID string }
+
+// chat makes one completion span (inside the app's server span), carrying the
+// provider's response id and the app's own attributes (its message id, the
+// conversation), as the app's GenAI instrumentation and the app would.
+func (a *chatApp) chat(ctx context.Context, m model, prompt string, at time.Time, appAttrs ...attribute.KeyValue) reply {
 	ctx, server := a.tracer.Start(ctx, "POST /chat", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(at))
-	_, in, out, latency := m.complete(prompt)
+	_, responseID, in, out, latency := m.complete(prompt)
 	_, span := a.tracer.Start(ctx, "chat "+m.name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(at.Add(5*time.Millisecond)))
+	span.SetAttributes(appAttrs...)
 	span.SetAttributes(
 		attribute.String("gen_ai.operation.name", "chat"),
 		attribute.String("gen_ai.provider.name", m.provider),
 		attribute.String("gen_ai.request.model", m.name),
 		attribute.String("gen_ai.response.model", m.name),
-		attribute.String("gen_ai.response.id", fmt.Sprintf("resp-%d", at.UnixNano()%100000)),
+		attribute.String("gen_ai.response.id", responseID),
 		attribute.Int("gen_ai.usage.input_tokens", in),
 		attribute.Int("gen_ai.usage.output_tokens", out),
 		attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
 	)
 	span.End(trace.WithTimestamp(at.Add(5*time.Millisecond + latency)))
 	server.End(trace.WithTimestamp(at.Add(10*time.Millisecond + latency)))
-	return llmfeedback.CurrentTraceID(trace.ContextWithSpan(ctx, span))
+	return reply{traceID: llmfeedback.CurrentTraceID(trace.ContextWithSpan(ctx, span)), responseID: responseID}
 }
 
 type note struct {
 	id, what string
 }
 
+const (
+	appKey         = "app.message_id" // listed in config.yaml's join::keys
+	conversationID = "conv-7f3a"
+)
+
 func (a *chatApp) converse(ctx context.Context) ([]note, error) {
 	withLogs := llmfeedback.WithLoggerProvider(a.lp)
 	start := time.Now().Add(-90 * time.Second)
-	gpt := model{"gpt-4o", "openai"}
-	claude := model{"claude-3-5-sonnet", "anthropic"}
-	gemini := model{"gemini-1.5-pro", "gcp.gemini"}
-	mini := model{"gpt-4o-mini", "openai"}
+	gpt := model{"gpt-4o", "openai", "chatcmpl-"}
+	claude := model{"claude-3-5-sonnet", "anthropic", "msg_"}
+	gemini := model{"gemini-1.5-pro", "gcp.gemini", "resp-"}
+	mini := model{"gpt-4o-mini", "openai", "chatcmpl-"}
 
 	var notes []note
-	record := func(id, traceID string, rating any, what string, opts ...llmfeedback.Option) error {
+	// feedback notes what the feedback with this id is for, and returns the
+	// options that send it with that id through the app's LoggerProvider.
+	feedback := func(id, what string, opts ...llmfeedback.Option) []llmfeedback.Option {
 		notes = append(notes, note{id, what})
-		return llmfeedback.Record(ctx, traceID, rating, append(opts, withLogs, llmfeedback.WithFeedbackID(id))...)
+		return append(opts, withLogs, llmfeedback.WithFeedbackID(id))
 	}
+	var errs []error
 
-	// 1-2: the spans reach the collector first, as usual.
-	t1 := a.chat(ctx, gpt, "Summarise this contract", start)
-	t2 := a.chat(ctx, claude, "Write a haiku about Go", start.Add(20*time.Second))
+	// 1-2: the spans reach the collector first, as usual. The UI kept the
+	// trace id of the first answer and the provider's response id of the second.
+	r1 := a.chat(ctx, gpt, "Summarise this contract", start)
+	r2 := a.chat(ctx, claude, "Write a haiku about Go", start.Add(20*time.Second))
 	if err := a.tp.ForceFlush(ctx); err != nil {
 		return nil, err
 	}
-	if err := record("fb-1", t1, "Good", "spans first", llmfeedback.WithCategory("helpful")); err != nil {
-		return nil, err
-	}
-	if err := record("fb-2", t2, 9, "rating 1-10", llmfeedback.WithMessage("lovely"),
-		llmfeedback.WithMetadata(map[string]any{"user_tier": "pro"})); err != nil {
-		return nil, err
-	}
-	// 3-4: the user clicks before the app's spans are exported.
-	t3 := a.chat(ctx, gemini, "What is the capital of Australia?", start.Add(40*time.Second))
-	t4 := a.chat(ctx, mini, "Translate 'good morning' to French", start.Add(50*time.Second))
-	if err := record("fb-3", t3, "Bad", "before its span", llmfeedback.WithCategory("inaccurate"),
-		llmfeedback.WithMessage("It said Sydney")); err != nil {
-		return nil, err
-	}
-	if err := record("fb-4", strings.ToUpper(t4), true, "before its span, upper case id"); err != nil {
-		return nil, err
-	}
+	errs = append(errs,
+		llmfeedback.Record(ctx, r1.traceID, "Good",
+			feedback("fb-1", "spans first", llmfeedback.WithCategory("helpful"))...),
+		llmfeedback.RecordResponse(ctx, r2.responseID, 9,
+			feedback("fb-2", "spans first", llmfeedback.WithMessage("lovely"),
+				llmfeedback.WithMetadata(map[string]any{"user_tier": "pro"}))...),
+	)
+
+	// 3: the app's own message id, and the user clicks before the span is
+	// exported. 4: two turns of one conversation; the rating is for the answer
+	// on screen, the later turn.
+	a.chat(ctx, gemini, "What is the capital of Australia?", start.Add(40*time.Second), attribute.String(appKey, "m-1003"))
+	a.chat(ctx, mini, "Translate 'good morning' to French", start.Add(50*time.Second),
+		attribute.String("gen_ai.conversation.id", conversationID))
+	a.chat(ctx, gpt, "And in German, please?", start.Add(60*time.Second),
+		attribute.String("gen_ai.conversation.id", conversationID))
+	errs = append(errs, llmfeedback.RecordKey(ctx, appKey, "m-1003", "Bad",
+		feedback("fb-3", "before its span", llmfeedback.WithCategory("inaccurate"),
+			llmfeedback.WithMessage("It said Sydney"))...))
 	time.Sleep(200 * time.Millisecond) // a human takes longer than that to click
 	if err := a.tp.ForceFlush(ctx); err != nil {
 		return nil, err
 	}
-	// 5: a trace this collector never saw: held, then emitted unmatched at stop.
-	if err := record("fb-5", "4bf92f3577b34da6a3ce929d0e0e4736", "Bad", "trace never seen"); err != nil {
+	errs = append(errs,
+		llmfeedback.RecordConversation(ctx, conversationID, true, feedback("fb-4", "rates the later turn")...),
+		// 5: a trace this collector never saw: held, then emitted unmatched at stop.
+		llmfeedback.Record(ctx, "4bf92f3577b34da6a3ce929d0e0e4736", "Bad", feedback("fb-5", "trace never seen")...),
+	)
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	// The helper refuses what it can check...
-	if err := llmfeedback.Record(ctx, t1, nil, withLogs); err != nil {
+	if err := llmfeedback.Record(ctx, r1.traceID, nil, withLogs); err != nil {
 		fmt.Printf("helper refused a nil rating: %v\n", err)
 	}
 	// 6: ...so the invalid one is written with the raw logs API, as a buggy app would.
 	var bad otellog.Record
 	bad.SetEventName("LlmFeedbackMessage")
 	bad.SetTimestamp(time.Now())
-	bad.AddAttributes(attribute.String("trace_id", t2), attribute.String("id", "fb-6"), attribute.String("category", "no rating"))
+	bad.AddAttributes(attribute.String("trace_id", r2.traceID), attribute.String("id", "fb-6"), attribute.String("category", "no rating"))
 	a.lp.Logger("demo-chat").Emit(ctx, bad)
 	notes = append(notes, note{"fb-6", "no rating (raw API)"})
 	if err := a.lp.Shutdown(ctx); err != nil {
@@ -318,11 +347,11 @@ func printTable(recs []record, notes []note) {
 	}
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "FEEDBACK\tRATING\tMODEL\tPROVIDER\tTOKENS IN/OUT\tLATENCY\tDELAY\tCORRELATION\tSENT\tDETAIL")
+	fmt.Fprintln(w, "FEEDBACK\tRATING\tMODEL\tPROVIDER\tTOKENS IN/OUT\tLATENCY\tDELAY\tCORRELATION\tJOINED BY\tSENT\tDETAIL")
 	for _, n := range notes {
 		r, ok := byID[n.id]
 		if !ok {
-			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\t-\tnot written\t%s\t-\n", n.id, n.what)
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\t-\tnot written\t-\t%s\t-\n", n.id, n.what)
 			continue
 		}
 		latency, delay := "-", "-"
@@ -333,13 +362,17 @@ func printTable(recs []record, notes []note) {
 			delay = d + " ms"
 		}
 		detail := str(r, "category")
+		if c := str(r, "llm.conversation.completions"); c != "-" {
+			detail = fmt.Sprintf("conversation: %s turns, %s/%s tokens", c,
+				str(r, "llm.conversation.usage.input_tokens"), str(r, "llm.conversation.usage.output_tokens"))
+		}
 		if e := str(r, "llm.feedback.error"); e != "-" {
 			detail = e
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", n.id, str(r, "rating"),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.id, str(r, "rating"),
 			str(r, "gen_ai.request.model"), str(r, "gen_ai.provider.name"),
 			str(r, "gen_ai.usage.input_tokens"), str(r, "gen_ai.usage.output_tokens"),
-			latency, delay, str(r, "llm.feedback.correlation"), n.what, detail)
+			latency, delay, str(r, "llm.feedback.correlation"), str(r, "llm.feedback.join_key"), n.what, detail)
 	}
 	_ = w.Flush()
 }

@@ -6,6 +6,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 // Input attribute names, as New Relic's record_llm_feedback_event writes them.
@@ -19,9 +21,14 @@ const (
 	AttrSpanID       = "span_id"
 	AttrResponseID   = "gen_ai.response.id"
 	AttrIngestSource = "ingest_source"
+	// AttrConversationID is read on feedback also under AttrSessionID.
+	AttrConversationID = "gen_ai.conversation.id"
+	AttrSessionID      = "session.id"
 )
 
-// MaxIDLength bounds a feedback id an app sends.
+// MaxIDLength bounds the ids an app sends as strings: the feedback id and
+// the response id (both are keys of the join, the dedupe window or storage,
+// and are never cut).
 const MaxIDLength = 256
 
 // Reasons a record is invalid, as the low-cardinality metric attribute.
@@ -29,7 +36,7 @@ const (
 	ReasonMissingRating = "missing_rating"
 	ReasonBadRating     = "bad_rating"
 	ReasonBadTraceID    = "bad_trace_id"
-	ReasonNoTraceID     = "no_trace_id"
+	ReasonNoJoinKey     = "no_join_key"
 	ReasonBadSpanID     = "bad_span_id"
 	ReasonBadType       = "bad_type"
 )
@@ -81,6 +88,9 @@ func (m Matcher) Is(lr plog.LogRecord) bool {
 // for a valid record; otherwise it says what is wrong, in words a user acts
 // on, and Reason names the kind of problem for metrics.
 type Feedback struct {
+	// Key is how the record names its completion; TraceID the trace, when
+	// it names one (Key.Kind is ByTrace).
+	Key        JoinKey
 	TraceID    pcommon.TraceID
 	ID         string
 	SpanID     pcommon.SpanID
@@ -89,6 +99,16 @@ type Feedback struct {
 	Time    int64
 	Problem string
 	Reason  string
+}
+
+// JoinKey is the key a record names its completion by: its kind, the
+// attribute it was read from (for a conversation, always
+// gen_ai.conversation.id), and, for keys other than the trace id, the value.
+type JoinKey struct {
+	Kind  store.KeyKind
+	App   int // which configured key, for ByAppKey
+	Name  string
+	Value string
 }
 
 // Valid reports whether the record can be joined.
@@ -100,57 +120,149 @@ func (f *Feedback) fail(reason, format string, args ...any) {
 	}
 }
 
+// Keys says which keys besides trace_id a record may name its completion by.
+type Keys struct {
+	ByResponse     bool
+	AppKeys        []string // join::keys, in order
+	ByConversation bool
+}
+
 // Parse reads lr's input fields. It never changes lr.
-func Parse(lr plog.LogRecord) Feedback {
+func (k *Keys) Parse(lr plog.LogRecord) Feedback {
 	var f Feedback
-	f.Time = int64(lr.Timestamp())
-	if f.Time == 0 {
-		f.Time = int64(lr.ObservedTimestamp())
-	}
+	f.Time = TimeOf(lr)
 	attrs := lr.Attributes()
+	k.readJoinKey(&f, lr)
+	checkRating(&f, attrs)
+	checkTypes(&f, attrs)
+	readID(&f, attrs)
+	readSelectors(&f, attrs)
+	return f
+}
 
-	f.TraceID = lr.TraceID()
-	v, ok := attrs.Get(AttrTraceID)
-	if ok && v.Type() == pcommon.ValueTypeStr && strings.TrimSpace(v.Str()) == "" && !f.TraceID.IsEmpty() {
-		ok = false // an empty trace_id is absent: the record's own trace id serves
+// Parse reads lr with the trace id and the response id as join keys, the
+// defaults.
+func Parse(lr plog.LogRecord) Feedback {
+	k := Keys{ByResponse: true, ByConversation: true}
+	return k.Parse(lr)
+}
+
+// present returns attribute k unless it is absent or an empty string.
+func present(attrs pcommon.Map, k string) (pcommon.Value, bool) {
+	v, ok := attrs.Get(k)
+	if ok && v.Type() == pcommon.ValueTypeStr && strings.TrimSpace(v.Str()) == "" {
+		return v, false
 	}
-	if ok {
-		switch v.Type() {
-		case pcommon.ValueTypeStr:
-			id, err := ParseTraceID(v.Str())
-			if err != nil {
-				f.fail(ReasonBadTraceID, "%s", err)
-			}
-			f.TraceID = id
-		case pcommon.ValueTypeBytes:
-			if v.Bytes().Len() != 16 {
-				f.fail(ReasonBadTraceID, "trace_id is %d bytes; a binary trace id has 16", v.Bytes().Len())
-			}
-			copy(f.TraceID[:], v.Bytes().AsRaw())
-			if f.TraceID.IsEmpty() && f.Problem == "" {
-				f.fail(ReasonBadTraceID, "trace_id is all zeros, which is not a valid trace id")
-			}
-		default:
-			f.fail(ReasonBadTraceID, "trace_id is %s; expected a string of 32 hex digits", typeName(v))
+	return v, ok
+}
+
+// readJoinKey finds the first key lr carries: trace_id, gen_ai.response.id,
+// each configured key, the conversation, then the record's own trace id.
+func (k *Keys) readJoinKey(f *Feedback, lr plog.LogRecord) {
+	attrs := lr.Attributes()
+	if v, ok := present(attrs, AttrTraceID); ok {
+		f.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
+		f.TraceID = readTraceID(f, v)
+		return
+	}
+	if v, ok := present(attrs, AttrResponseID); ok && k.ByResponse {
+		f.Key = JoinKey{Kind: store.ByResponse, Name: AttrResponseID}
+		f.Key.Value = readKeyValue(f, AttrResponseID, v)
+		return
+	}
+	for i, name := range k.AppKeys {
+		if v, ok := present(attrs, name); ok {
+			f.Key = JoinKey{Kind: store.ByAppKey, App: i, Name: name}
+			f.Key.Value = readKeyValue(f, name, v)
+			return
 		}
-	} else if f.TraceID.IsEmpty() {
-		f.fail(ReasonNoTraceID, "no trace_id attribute and the record has no trace id; set trace_id to the trace id of the LLM completion")
 	}
+	if k.ByConversation {
+		for _, name := range []string{AttrConversationID, AttrSessionID} {
+			if v, ok := present(attrs, name); ok {
+				f.Key = JoinKey{Kind: store.ByConversation, Name: AttrConversationID}
+				f.Key.Value = readKeyValue(f, name, v)
+				return
+			}
+		}
+	}
+	if f.TraceID = lr.TraceID(); !f.TraceID.IsEmpty() {
+		f.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
+		return
+	}
+	f.fail(ReasonNoJoinKey, "no join key: the record carries none of %s, and has no trace id of its own; set one to say which completion this feedback is about", strings.Join(k.names(), ", "))
+}
 
-	if v, ok := attrs.Get(AttrRating); !ok {
+// names lists the keys a record may carry, in the order they are tried.
+func (k *Keys) names() []string {
+	names := []string{AttrTraceID}
+	if k.ByResponse {
+		names = append(names, AttrResponseID)
+	}
+	names = append(names, k.AppKeys...)
+	if k.ByConversation {
+		names = append(names, AttrConversationID, AttrSessionID)
+	}
+	return names
+}
+
+func readTraceID(f *Feedback, v pcommon.Value) pcommon.TraceID {
+	var id pcommon.TraceID
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		parsed, err := ParseTraceID(v.Str())
+		if err != nil {
+			f.fail(ReasonBadTraceID, "%s", err)
+		}
+		id = parsed
+	case pcommon.ValueTypeBytes:
+		if v.Bytes().Len() != 16 {
+			f.fail(ReasonBadTraceID, "trace_id is %d bytes; a binary trace id has 16", v.Bytes().Len())
+		}
+		copy(id[:], v.Bytes().AsRaw())
+		if id.IsEmpty() && f.Problem == "" {
+			f.fail(ReasonBadTraceID, "trace_id is all zeros, which is not a valid trace id")
+		}
+	default:
+		f.fail(ReasonBadTraceID, "trace_id is %s; expected a string of 32 hex digits", typeName(v))
+	}
+	return id
+}
+
+// readKeyValue reads a key compared as text: a string or an integer, at most
+// MaxIDLength bytes.
+func readKeyValue(f *Feedback, name string, v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
+		s := v.AsString()
+		if len(s) > MaxIDLength {
+			f.fail(ReasonBadType, "%s is %d bytes long; at most %d", name, len(s), MaxIDLength)
+			return ""
+		}
+		return strings.Clone(s)
+	}
+	f.fail(ReasonBadType, "%s is %s; expected a string or an integer", name, typeName(v))
+	return ""
+}
+
+func checkRating(f *Feedback, attrs pcommon.Map) {
+	v, ok := attrs.Get(AttrRating)
+	if !ok {
 		f.fail(ReasonMissingRating, "rating is missing; it is required (a string, integer, double or bool)")
-	} else {
-		switch v.Type() {
-		case pcommon.ValueTypeStr:
-			if strings.TrimSpace(v.Str()) == "" {
-				f.fail(ReasonMissingRating, "rating is an empty string; it is required")
-			}
-		case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
-		default:
-			f.fail(ReasonBadRating, "rating is %s; expected a string, integer, double or bool", typeName(v))
-		}
+		return
 	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if strings.TrimSpace(v.Str()) == "" {
+			f.fail(ReasonMissingRating, "rating is an empty string; it is required")
+		}
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+	default:
+		f.fail(ReasonBadRating, "rating is %s; expected a string, integer, double or bool", typeName(v))
+	}
+}
 
+func checkTypes(f *Feedback, attrs pcommon.Map) {
 	for _, k := range []string{AttrCategory, AttrMessage} {
 		if v, ok := attrs.Get(k); ok && v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadType, "%s is %s; expected a string", k, typeName(v))
@@ -159,19 +271,27 @@ func Parse(lr plog.LogRecord) Feedback {
 	if v, ok := attrs.Get(AttrMetadata); ok && v.Type() != pcommon.ValueTypeMap {
 		f.fail(ReasonBadType, "metadata is %s; expected a map of attributes", typeName(v))
 	}
+}
 
-	if v, ok := attrs.Get(AttrID); ok {
-		switch v.Type() {
-		case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
-			f.ID = strings.Clone(strings.TrimSpace(v.AsString()))
-			if len(f.ID) > MaxIDLength {
-				f.fail(ReasonBadType, "id is %d bytes long; at most %d", len(f.ID), MaxIDLength)
-			}
-		default:
-			f.fail(ReasonBadType, "id is %s; expected a string", typeName(v))
-		}
+func readID(f *Feedback, attrs pcommon.Map) {
+	v, ok := attrs.Get(AttrID)
+	if !ok {
+		return
 	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
+		f.ID = strings.Clone(strings.TrimSpace(v.AsString()))
+		if len(f.ID) > MaxIDLength {
+			f.fail(ReasonBadType, "id is %d bytes long; at most %d", len(f.ID), MaxIDLength)
+		}
+	default:
+		f.fail(ReasonBadType, "id is %s; expected a string", typeName(v))
+	}
+}
 
+// readSelectors reads span_id and gen_ai.response.id, which pick one
+// completion inside a trace when the record names a trace.
+func readSelectors(f *Feedback, attrs pcommon.Map) {
 	if v, ok := attrs.Get(AttrSpanID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadSpanID, "span_id is %s; expected a string of 16 hex digits", typeName(v))
@@ -181,14 +301,26 @@ func Parse(lr plog.LogRecord) Feedback {
 			f.SpanID = id
 		}
 	}
+	if f.Key.Kind != store.ByTrace {
+		return
+	}
 	if v, ok := attrs.Get(AttrResponseID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadType, "gen_ai.response.id is %s; expected a string", typeName(v))
+		} else if len(v.Str()) > MaxIDLength {
+			f.fail(ReasonBadType, "gen_ai.response.id is %d bytes long; at most %d", len(v.Str()), MaxIDLength)
 		} else {
 			f.ResponseID = strings.Clone(v.Str())
 		}
 	}
-	return f
+}
+
+// TimeOf is the feedback's own time: Timestamp, else ObservedTimestamp.
+func TimeOf(lr plog.LogRecord) int64 {
+	if t := lr.Timestamp(); t != 0 {
+		return int64(t)
+	}
+	return int64(lr.ObservedTimestamp())
 }
 
 // typeName names v's type the way a user writing JSON or Python would, with

@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -112,8 +115,8 @@ func TestParseInvalid(t *testing.T) {
 		{name: "trace_id map", over: []kv{{AttrTraceID, map[string]any{"id": validTrace}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "map"},
 		{name: "trace_id slice", over: []kv{{AttrTraceID, []any{validTrace}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "array"},
 		{name: "trace_id empty value", over: []kv{{AttrTraceID, empty{}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "empty value"},
-		{name: "trace_id empty string", over: []kv{{AttrTraceID, ""}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "empty"},
-		{name: "trace_id white space", over: []kv{{AttrTraceID, "   "}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "empty"},
+		{name: "trace_id empty string", over: []kv{{AttrTraceID, ""}}, reason: ReasonNoJoinKey, field: AttrTraceID, has: "no join key"},
+		{name: "trace_id white space", over: []kv{{AttrTraceID, "   "}}, reason: ReasonNoJoinKey, field: AttrTraceID, has: "no join key"},
 		{name: "trace_id non-hex", over: []kv{{AttrTraceID, "not-a-trace-id"}}, reason: ReasonBadTraceID, field: AttrTraceID},
 		{name: "trace_id non-hex letter", over: []kv{{AttrTraceID, validTrace[:31] + "q"}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "not hex"},
 		{name: "trace_id too long", over: []kv{{AttrTraceID, validTrace + "0"}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "too long"},
@@ -126,7 +129,7 @@ func TestParseInvalid(t *testing.T) {
 		{name: "trace_id bytes of length 17", over: []kv{{AttrTraceID, make([]byte, 17)}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "17 bytes"},
 		{name: "trace_id bytes all zeros", over: []kv{{AttrTraceID, zeros16}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "all zeros"},
 		{name: "bad trace_id attribute is not rescued by the record's trace id", over: []kv{{AttrTraceID, "xyz"}}, recID: recordTrace, reason: ReasonBadTraceID, field: AttrTraceID},
-		{name: "no trace_id attribute and empty record TraceID", over: []kv{{AttrTraceID, absent{}}}, reason: ReasonNoTraceID, field: AttrTraceID},
+		{name: "no trace_id attribute and empty record TraceID", over: []kv{{AttrTraceID, absent{}}}, reason: ReasonNoJoinKey, field: AttrTraceID},
 
 		// span_id
 		{name: "span_id int", over: []kv{{AttrSpanID, 42}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "int"},
@@ -167,7 +170,7 @@ func TestParseInvalid(t *testing.T) {
 			require.False(t, f.Valid())
 			require.Equal(t, tc.reason, f.Reason)
 			require.Contains(t, f.Problem, tc.field)
-			if tc.reason != ReasonNoTraceID {
+			if tc.reason != ReasonNoJoinKey {
 				// The problem starts with the key, so "id" is not matched inside "trace_id".
 				require.True(t, strings.HasPrefix(f.Problem, tc.field+" "), "problem %q must start with %q", f.Problem, tc.field)
 			}
@@ -268,6 +271,7 @@ func TestParseValid(t *testing.T) {
 			f := parseUnchanged(t, lr)
 			require.True(t, f.Valid(), "problem: %s", f.Problem)
 			require.Empty(t, f.Reason)
+			tc.want.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
 			require.Equal(t, tc.want, f)
 			got, ok := lr.Attributes().Get(AttrRating)
 			require.True(t, ok)
@@ -371,4 +375,61 @@ func FuzzParse(f *testing.F) {
 		require.NotEmpty(t, fb.Reason)
 		require.Less(t, len(fb.Problem), 2*maxErrorBytes)
 	})
+}
+
+// TestParseJoinKey: the first key a record carries decides, in the
+// contract's order; an empty value counts as absent.
+func TestParseJoinKey(t *testing.T) {
+	keys := Keys{ByResponse: true, AppKeys: []string{"app.message_id", "app.turn"}, ByConversation: true}
+	tests := []struct {
+		name   string
+		attrs  map[string]any
+		record bool // the record carries its own trace id
+		keys   *Keys
+		want   JoinKey
+		reason string
+	}{
+		{name: "trace_id first", attrs: map[string]any{"trace_id": validTrace, "gen_ai.response.id": "chatcmpl-1", "app.message_id": "m1", "gen_ai.conversation.id": "c1"}, want: JoinKey{Kind: store.ByTrace, Name: "trace_id"}},
+		{name: "response id next", attrs: map[string]any{"gen_ai.response.id": "chatcmpl-1", "app.message_id": "m1"}, record: true, want: JoinKey{Kind: store.ByResponse, Name: "gen_ai.response.id", Value: "chatcmpl-1"}},
+		{name: "empty trace_id is absent", attrs: map[string]any{"trace_id": "", "gen_ai.response.id": "chatcmpl-1"}, want: JoinKey{Kind: store.ByResponse, Name: "gen_ai.response.id", Value: "chatcmpl-1"}},
+		{name: "configured keys in order", attrs: map[string]any{"app.turn": "t1", "app.message_id": "m1"}, want: JoinKey{Kind: store.ByAppKey, App: 0, Name: "app.message_id", Value: "m1"}},
+		{name: "second configured key", attrs: map[string]any{"app.turn": int64(7), "app.message_id": ""}, want: JoinKey{Kind: store.ByAppKey, App: 1, Name: "app.turn", Value: "7"}},
+		{name: "conversation", attrs: map[string]any{"gen_ai.conversation.id": "c1"}, record: true, want: JoinKey{Kind: store.ByConversation, Name: "gen_ai.conversation.id", Value: "c1"}},
+		{name: "session.id read as the conversation", attrs: map[string]any{"session.id": "s1"}, want: JoinKey{Kind: store.ByConversation, Name: "gen_ai.conversation.id", Value: "s1"}},
+		{name: "record trace id last", attrs: map[string]any{"gen_ai.conversation.id": " "}, record: true, want: JoinKey{Kind: store.ByTrace, Name: "trace_id"}},
+		{name: "response id off: a selector of the record's trace", attrs: map[string]any{"gen_ai.response.id": "chatcmpl-1"}, record: true, keys: &Keys{}, want: JoinKey{Kind: store.ByTrace, Name: "trace_id"}},
+		{name: "conversation off", attrs: map[string]any{"gen_ai.conversation.id": "c1"}, keys: &Keys{}, reason: ReasonNoJoinKey},
+		{name: "nothing", attrs: map[string]any{"app.other": "x"}, reason: ReasonNoJoinKey},
+		{name: "app key of a bad type", attrs: map[string]any{"app.message_id": map[string]any{"a": 1}}, reason: ReasonBadType},
+		{name: "conversation id too long", attrs: map[string]any{"gen_ai.conversation.id": strings.Repeat("c", MaxIDLength+1)}, reason: ReasonBadType},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			require.NoError(t, lr.Attributes().FromRaw(tc.attrs))
+			lr.Attributes().PutStr(AttrRating, "Good")
+			if tc.record {
+				lr.SetTraceID(pcommon.TraceID{0: 0xaa, 15: 1})
+			}
+			k := keys
+			if tc.keys != nil {
+				k = *tc.keys
+			}
+			f := k.Parse(lr)
+			if tc.reason != "" {
+				require.Equal(t, tc.reason, f.Reason, f.Problem)
+				if tc.reason == ReasonNoJoinKey {
+					for _, name := range k.names() {
+						assert.Contains(t, f.Problem, name, "the problem names every key it could have carried")
+					}
+				}
+				return
+			}
+			require.True(t, f.Valid(), f.Problem)
+			require.Equal(t, tc.want, f.Key)
+			if tc.want.Kind != store.ByTrace {
+				require.True(t, f.TraceID.IsEmpty(), "no trace named")
+			}
+		})
+	}
 }

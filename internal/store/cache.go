@@ -12,6 +12,9 @@ const (
 	ReasonMaxPerTrace  = "max_completions_per_trace"
 	ReasonExpired      = "expired"
 	ReasonMaxDedupeIDs = "max_dedupe_ids"
+	// ReasonMaxConversations counts completions that stay cached but are no
+	// longer found by their conversation, whose index entry the bound cut.
+	ReasonMaxConversations = "max_conversations"
 )
 
 // The cache is laid out for the garbage collector, which a full cache
@@ -53,7 +56,9 @@ const spilled = 255
 type stored struct {
 	comp       genai.Completion // ResponseID and ConversationID empty
 	resp, conv inlineID
-	next       int32
+	next       int32 // the trace's next completion
+	entry      int32 // the trace, in Cache.entries
+	convNext   int32 // the conversation's next completion; unchained when not indexed by it
 }
 
 // Cache keeps completion summaries by trace id. A trace's TTL counts from the
@@ -72,12 +77,14 @@ type Cache struct {
 	completions int
 	// long holds, by index in comps, ids too long to be inline (rare).
 	long map[int32][2]string
+	// The indexes by key other than the trace id (index.go).
+	idx indexes
 	// OnEvict is told how many completions a bound or the TTL removed, and why.
 	OnEvict func(reason string, n int)
 }
 
 // NewCache returns an empty cache. ttl is in nanoseconds.
-func NewCache(ttl int64, maxTraces, maxPerTrace int) *Cache {
+func NewCache(ttl int64, maxTraces, maxPerTrace int, opts IndexOptions) *Cache {
 	return &Cache{
 		ttl:         ttl,
 		maxTraces:   maxTraces,
@@ -86,6 +93,7 @@ func NewCache(ttl int64, maxTraces, maxPerTrace int) *Cache {
 		head:        none,
 		tail:        none,
 		long:        map[int32][2]string{},
+		idx:         newIndexes(opts),
 		OnEvict:     func(string, int) {},
 	}
 }
@@ -98,7 +106,9 @@ func (c *Cache) Completions() int { return c.completions }
 
 // Add caches comp under trace id and renews the trace's TTL. A completion with
 // a span id already cached replaces it (a re-sent span is not a second one).
-func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
+// appKeys are the hashes of the configured keys' values on the span (0 where
+// it has none), one per configured key, or nil when none are configured.
+func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, appKeys []uint64, now int64) {
 	ei, ok := c.traces[id]
 	if !ok {
 		if len(c.traces) >= c.maxTraces {
@@ -118,8 +128,10 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
 	last, oldest, oldestPrev := none, none, none
 	for i, prev := e.first, none; i != none; prev, i = i, c.comps[i].next {
 		if c.comps[i].comp.SpanID == comp.SpanID {
+			c.unindex(i)
 			c.release(i)
 			c.pack(i, comp)
+			c.index(i, appKeys)
 			return
 		}
 		if oldest == none || c.comps[i].comp.EndUnixNano < c.comps[oldest].comp.EndUnixNano {
@@ -150,6 +162,8 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, now int64) {
 	ci := c.newComp()
 	c.pack(ci, comp)
 	c.comps[ci].next = none
+	c.comps[ci].entry = ei
+	c.index(ci, appKeys)
 	if last == none {
 		e.first = ci
 	} else {
@@ -208,27 +222,38 @@ func (c *Cache) Expire(now int64) int {
 	return n
 }
 
-// Each calls f for every cached trace, oldest first, for snapshots.
-func (c *Cache) Each(f func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion)) {
+// Each calls f for every cached trace, oldest first, for snapshots, with
+// the app key hashes of each completion in turn (AppKeys of them each).
+func (c *Cache) Each(f func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys []uint64)) {
 	var cs []genai.Completion
+	var keys []uint64
 	for ei := c.head; ei != none; ei = c.entries[ei].next {
 		e := &c.entries[ei]
-		cs = cs[:0]
+		cs, keys = cs[:0], keys[:0]
 		for i := e.first; i != none; i = c.comps[i].next {
 			cs = append(cs, c.unpack(i))
+			keys = append(keys, c.idx.appKeysOf(i)...)
 		}
-		f(e.id, e.lastSeen, cs)
+		f(e.id, e.lastSeen, cs, keys)
 	}
 }
 
+// AppKeys is how many app keys the cache indexes.
+func (c *Cache) AppKeys() int { return c.idx.nKeys }
+
 // Restore puts a trace back with the time it was last seen, as saved by Each.
-// Entries must be restored oldest first; an expired one is skipped.
-func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, now int64) {
+// Entries must be restored oldest first; an expired one is skipped. appKeys
+// returns the app key hashes of cs[i].
+func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys func(i int) []uint64, now int64) {
 	if now-lastSeen >= c.ttl || len(cs) == 0 {
 		return
 	}
 	for i := range cs {
-		c.Add(id, cs[i], lastSeen)
+		var keys []uint64
+		if appKeys != nil {
+			keys = appKeys(i)
+		}
+		c.Add(id, cs[i], keys, lastSeen)
 	}
 }
 
@@ -294,7 +319,7 @@ func (c *Cache) newEntry() int32 {
 		c.freeEntries = c.freeEntries[:n-1]
 		return i
 	}
-	c.entries = append(c.entries, traceEntry{})
+	c.entries = append(grow(c.entries), traceEntry{})
 	return int32(len(c.entries) - 1)
 }
 
@@ -304,12 +329,14 @@ func (c *Cache) newComp() int32 {
 		c.freeComps = c.freeComps[:n-1]
 		return i
 	}
-	c.comps = append(c.comps, stored{})
+	c.comps = append(grow(c.comps), stored{})
+	c.idx.grow()
 	return int32(len(c.comps) - 1)
 }
 
 // freeComp clears comps[i], dropping its handles, and makes it reusable.
 func (c *Cache) freeComp(i int32) {
+	c.unindex(i)
 	c.release(i)
 	c.comps[i] = stored{}
 	c.freeComps = append(c.freeComps, i)
@@ -353,4 +380,16 @@ func (c *Cache) unlink(ei int32) {
 		c.tail = e.prev
 	}
 	e.prev, e.next = none, none
+}
+
+// grow makes room for one more element by at most an eighth of the length
+// (at least 1024): append's own growth (a quarter for large slices) would
+// leave up to a quarter of a full cache's two arrays allocated and unused.
+func grow[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	bigger := make([]T, len(s), len(s)+max(len(s)/8, 1024))
+	copy(bigger, s)
+	return bigger
 }

@@ -167,10 +167,10 @@ func TestCacheExpire(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCache(ttl, 10, 10)
+			c := NewCache(ttl, 10, 10, IndexOptions{})
 			evicts := recordEvictions(c)
 			for _, a := range tc.adds {
-				c.Add(tid(a.trace), a.comp, a.now)
+				c.Add(tid(a.trace), a.comp, nil, a.now)
 				checkCache(t, c)
 			}
 			require.Empty(t, *evicts)
@@ -178,7 +178,7 @@ func TestCacheExpire(t *testing.T) {
 			checkCache(t, c)
 			require.Equal(t, tc.wantEvicts, nilIfEmpty(*evicts))
 			var left []byte
-			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion) { left = append(left, id[15]) })
+			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion, _ []uint64) { left = append(left, id[15]) })
 			require.Equal(t, tc.wantLeft, left)
 			for _, id := range left {
 				_, ok := c.Lookup(tid(id), Selector{})
@@ -255,15 +255,15 @@ func TestCacheMaxTraces(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCache(1_000, tc.maxTraces, 10)
+			c := NewCache(1_000, tc.maxTraces, 10, IndexOptions{})
 			evicts := recordEvictions(c)
 			for _, a := range tc.adds {
-				c.Add(tid(a.trace), a.comp, a.now)
+				c.Add(tid(a.trace), a.comp, nil, a.now)
 				checkCache(t, c)
 			}
 			require.Equal(t, tc.wantEvicts, nilIfEmpty(*evicts))
 			var left []byte
-			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion) { left = append(left, id[15]) })
+			c.Each(func(id pcommon.TraceID, _ int64, _ []genai.Completion, _ []uint64) { left = append(left, id[15]) })
 			require.Equal(t, tc.wantLeft, left)
 		})
 	}
@@ -292,10 +292,10 @@ func TestCacheMaxPerTrace(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewCache(1_000, 10, tc.maxPerTrace)
+			c := NewCache(1_000, 10, tc.maxPerTrace, IndexOptions{})
 			evicts := recordEvictions(c)
 			for i, a := range tc.adds {
-				c.Add(tid(1), comp(a.span, a.end, ""), int64(i))
+				c.Add(tid(1), comp(a.span, a.end, ""), nil, int64(i))
 				checkCache(t, c)
 			}
 			require.Equal(t, tc.wantSpans, lookupSpans(c, tid(1)))
@@ -321,11 +321,11 @@ func distinctSpans[T any](adds []T, span func(T) byte) int {
 }
 
 func TestCacheSameSpanReplaces(t *testing.T) {
-	c := NewCache(1_000, 10, 10)
+	c := NewCache(1_000, 10, 10, IndexOptions{})
 	evicts := recordEvictions(c)
-	c.Add(tid(1), comp(1, 10, "first"), 0)
-	c.Add(tid(1), comp(2, 20, "other"), 1)
-	c.Add(tid(1), comp(1, 30, "second"), 2)
+	c.Add(tid(1), comp(1, 10, "first"), nil, 0)
+	c.Add(tid(1), comp(2, 20, "other"), nil, 1)
+	c.Add(tid(1), comp(1, 30, "second"), nil, 2)
 	checkCache(t, c)
 	require.Equal(t, 1, c.Len())
 	require.Equal(t, 2, c.Completions())
@@ -339,21 +339,21 @@ func TestCacheSameSpanReplaces(t *testing.T) {
 	require.False(t, ok, "the replaced completion is gone")
 
 	// The same span id in another trace is another completion.
-	c.Add(tid(2), comp(1, 10, "first"), 3)
+	c.Add(tid(2), comp(1, 10, "first"), nil, 3)
 	checkCache(t, c)
 	require.Equal(t, 2, c.Len())
 	require.Equal(t, 3, c.Completions())
 }
 
 func TestCacheLookup(t *testing.T) {
-	c := NewCache(1_000, 10, 10)
-	c.Add(tid(1), comp(1, 10, "r1"), 0)
-	c.Add(tid(1), comp(2, 30, "r2"), 1)
-	c.Add(tid(1), comp(3, 20, "r3"), 2)
-	c.Add(tid(2), comp(4, 5, "r4"), 3)
-	c.Add(tid(3), comp(5, 7, "same-end-a"), 4)
-	c.Add(tid(3), comp(6, 7, "same-end-b"), 5)
-	c.Add(tid(4), comp(7, 0, ""), 6)
+	c := NewCache(1_000, 10, 10, IndexOptions{})
+	c.Add(tid(1), comp(1, 10, "r1"), nil, 0)
+	c.Add(tid(1), comp(2, 30, "r2"), nil, 1)
+	c.Add(tid(1), comp(3, 20, "r3"), nil, 2)
+	c.Add(tid(2), comp(4, 5, "r4"), nil, 3)
+	c.Add(tid(3), comp(5, 7, "same-end-a"), nil, 4)
+	c.Add(tid(3), comp(6, 7, "same-end-b"), nil, 5)
+	c.Add(tid(4), comp(7, 0, ""), nil, 6)
 	checkCache(t, c)
 
 	tests := []struct {
@@ -396,11 +396,11 @@ func TestCacheLookup(t *testing.T) {
 
 func TestCacheRestore(t *testing.T) {
 	const ttl = 100
-	src := NewCache(ttl, 10, 10)
-	src.Add(tid(1), comp(1, 10, "a"), 0)
-	src.Add(tid(2), comp(1, 20, "b"), 40)
-	src.Add(tid(2), comp(2, 25, "c"), 50)
-	src.Add(tid(3), comp(1, 30, "d"), 90)
+	src := NewCache(ttl, 10, 10, IndexOptions{})
+	src.Add(tid(1), comp(1, 10, "a"), nil, 0)
+	src.Add(tid(2), comp(1, 20, "b"), nil, 40)
+	src.Add(tid(2), comp(2, 25, "c"), nil, 50)
+	src.Add(tid(3), comp(1, 30, "d"), nil, 90)
 
 	type saved struct {
 		id       pcommon.TraceID
@@ -408,7 +408,7 @@ func TestCacheRestore(t *testing.T) {
 		cs       []genai.Completion
 	}
 	var snap []saved
-	src.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion) {
+	src.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, _ []uint64) {
 		snap = append(snap, saved{id, lastSeen, slices.Clone(cs)})
 	})
 	require.Len(t, snap, 3)
@@ -427,13 +427,13 @@ func TestCacheRestore(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dst := NewCache(ttl, 10, 10)
+			dst := NewCache(ttl, 10, 10, IndexOptions{})
 			for _, s := range snap {
-				dst.Restore(s.id, s.lastSeen, s.cs, tc.now)
+				dst.Restore(s.id, s.lastSeen, s.cs, nil, tc.now)
 				checkCache(t, dst)
 			}
 			var left []byte
-			dst.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion) {
+			dst.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, _ []uint64) {
 				left = append(left, id[15])
 				orig := snap[slices.IndexFunc(snap, func(s saved) bool { return s.id == id })]
 				require.Equal(t, orig.lastSeen, lastSeen, "restored with its own lastSeen")
@@ -449,15 +449,15 @@ func TestCacheRestore(t *testing.T) {
 	}
 
 	t.Run("empty completions skipped", func(t *testing.T) {
-		dst := NewCache(ttl, 10, 10)
-		dst.Restore(tid(1), 0, nil, 0)
+		dst := NewCache(ttl, 10, 10, IndexOptions{})
+		dst.Restore(tid(1), 0, nil, nil, 0)
 		checkCache(t, dst)
 		require.Zero(t, dst.Len())
 	})
 	t.Run("restored completions respect the bounds", func(t *testing.T) {
-		dst := NewCache(ttl, 10, 2)
+		dst := NewCache(ttl, 10, 2, IndexOptions{})
 		evicts := recordEvictions(dst)
-		dst.Restore(tid(1), 0, []genai.Completion{comp(1, 10, ""), comp(2, 30, ""), comp(3, 20, "")}, 0)
+		dst.Restore(tid(1), 0, []genai.Completion{comp(1, 10, ""), comp(2, 30, ""), comp(3, 20, "")}, nil, 0)
 		checkCache(t, dst)
 		require.Equal(t, []byte{2, 3}, lookupSpans(dst, tid(1)))
 		require.Equal(t, []eviction{{ReasonMaxPerTrace, 1}}, *evicts)
@@ -471,7 +471,7 @@ func TestCacheConsistency(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 0))
 			const ttl = 50
-			c := NewCache(ttl, 8, 3)
+			c := NewCache(ttl, 8, 3, IndexOptions{})
 			evicted := 0
 			c.OnEvict = func(reason string, n int) {
 				require.Contains(t, []string{ReasonExpired, ReasonMaxTraces, ReasonMaxPerTrace}, reason)
@@ -486,7 +486,7 @@ func TestCacheConsistency(t *testing.T) {
 				case op < 7:
 					id := tid(byte(r.IntN(16)))
 					cp := comp(byte(r.IntN(6)), int64(r.IntN(100)), "")
-					c.Add(id, cp, now)
+					c.Add(id, cp, nil, now)
 					if added[id] == nil {
 						added[id] = map[pcommon.SpanID]bool{}
 					}
@@ -516,15 +516,15 @@ func TestCacheConsistency(t *testing.T) {
 
 // Ids too long to be kept inline come back whole, and select.
 func TestCacheLongIDs(t *testing.T) {
-	c := NewCache(100, 10, 4)
+	c := NewCache(100, 10, 4, IndexOptions{})
 	long := strings.Repeat("r", 200)
 	short := "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
 	a := comp(1, 10, long)
 	a.ConversationID = "d60ac8ae-aa1f-4911-9ad7-f14a2e4f4078"
 	b := comp(2, 5, short)
 	b.ConversationID = strings.Repeat("c", 100)
-	c.Add(tid(1), a, 0)
-	c.Add(tid(1), b, 0)
+	c.Add(tid(1), a, nil, 0)
+	c.Add(tid(1), b, nil, 0)
 	got, ok := c.Lookup(tid(1), Selector{ResponseID: long})
 	require.True(t, ok)
 	require.Equal(t, a, got)
@@ -532,7 +532,7 @@ func TestCacheLongIDs(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, b, got)
 	require.Len(t, c.long, 2)
-	c.Add(tid(1), comp(2, 6, "short"), 0) // replaces b: its long id goes
+	c.Add(tid(1), comp(2, 6, "short"), nil, 0) // replaces b: its long id goes
 	require.Len(t, c.long, 1)
 	c.Expire(100)
 	require.Empty(t, c.long)

@@ -11,86 +11,156 @@ import (
 )
 
 // Encodings for a storage extension. Each starts with a version byte so a
-// later release can read what an earlier one saved.
+// later release can read what an earlier one saved: version 1 had trace-id
+// keys only; version 2 adds the join key (pending) and app key hashes
+// (snapshot).
 const (
-	pendingVersion  byte = 1
-	snapshotVersion byte = 1
+	pendingV1  byte = 1
+	pendingV2  byte = 2
+	snapshotV1 byte = 1
+	snapshotV2 byte = 2
 )
 
 var errCorrupt = errors.New("stored entry is corrupt")
 
 // MarshalPending encodes r (without its list links) for storage.
 func MarshalPending(r *PendingRecord) []byte {
-	b := make([]byte, 0, 64+len(r.FeedbackID)+len(r.Selector.ResponseID)+len(r.Data))
-	b = append(b, pendingVersion)
+	b := make([]byte, 0, 96+len(r.FeedbackID)+len(r.Selector.ResponseID)+len(r.KeyName)+len(r.KeyValue)+len(r.Data))
+	b = append(b, pendingV2)
 	b = append(b, r.TraceID[:]...)
 	b = append(b, r.Selector.SpanID[:]...)
 	b = binary.AppendVarint(b, r.Arrived)
 	b = binary.AppendVarint(b, r.Deadline)
 	b = genai.AppendString(b, r.FeedbackID)
 	b = genai.AppendString(b, r.Selector.ResponseID)
+	b = append(b, byte(r.Key.Kind), r.Key.App)
+	b = append(b, r.Key.Trace[:]...)
+	b = binary.LittleEndian.AppendUint64(b, r.Key.Hash)
+	b = genai.AppendString(b, r.KeyName)
+	b = genai.AppendString(b, r.KeyValue)
+	b = binary.AppendVarint(b, r.At)
 	return append(b, r.Data...)
 }
 
-// UnmarshalPending decodes what MarshalPending wrote.
+// UnmarshalPending decodes what MarshalPending wrote, in either version.
 func UnmarshalPending(b []byte) (*PendingRecord, error) {
 	r := &PendingRecord{}
-	if len(b) < 1+16+8 || b[0] != pendingVersion {
+	if len(b) < 1+16+8 || (b[0] != pendingV1 && b[0] != pendingV2) {
 		return nil, errCorrupt
 	}
+	version := b[0]
 	b = b[1:]
 	copy(r.TraceID[:], b)
 	copy(r.Selector.SpanID[:], b[16:])
 	b = b[24:]
-	for _, dst := range []*int64{&r.Arrived, &r.Deadline} {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return nil, errCorrupt
-		}
-		*dst, b = v, b[n:]
-	}
 	var err error
+	if b, err = readVarints(b, &r.Arrived, &r.Deadline); err != nil {
+		return nil, err
+	}
 	if r.FeedbackID, b, err = genai.ReadString(b); err != nil {
 		return nil, errCorrupt
 	}
 	if r.Selector.ResponseID, b, err = genai.ReadString(b); err != nil {
 		return nil, errCorrupt
 	}
+	r.Key, r.KeyName = TraceKey(r.TraceID), "trace_id"
+	if version == pendingV2 {
+		if len(b) < 2+16+8 {
+			return nil, errCorrupt
+		}
+		r.Key.Kind, r.Key.App = KeyKind(b[0]), b[1]
+		copy(r.Key.Trace[:], b[2:])
+		r.Key.Hash = binary.LittleEndian.Uint64(b[18:])
+		b = b[26:]
+		if r.KeyName, b, err = genai.ReadString(b); err != nil {
+			return nil, errCorrupt
+		}
+		if r.KeyValue, b, err = genai.ReadString(b); err != nil {
+			return nil, errCorrupt
+		}
+		if b, err = readVarints(b, &r.At); err != nil {
+			return nil, err
+		}
+	}
 	r.Data = append([]byte(nil), b...)
 	return r, nil
 }
 
-// MarshalSnapshot encodes every cached trace, oldest first.
-func (c *Cache) MarshalSnapshot() []byte {
-	b := []byte{snapshotVersion}
+func readVarints(b []byte, dst ...*int64) ([]byte, error) {
+	for _, d := range dst {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return nil, errCorrupt
+		}
+		*d, b = v, b[n:]
+	}
+	return b, nil
+}
+
+// MarshalSnapshot encodes every cached trace, oldest first, with the app
+// key hashes of each completion under the configured key names.
+func (c *Cache) MarshalSnapshot(keyNames []string) []byte {
+	b := []byte{snapshotV2}
+	b = binary.AppendUvarint(b, uint64(len(keyNames)))
+	for _, n := range keyNames {
+		b = genai.AppendString(b, n)
+	}
 	b = binary.AppendUvarint(b, uint64(len(c.traces)))
-	c.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion) {
+	c.Each(func(id pcommon.TraceID, lastSeen int64, cs []genai.Completion, appKeys []uint64) {
 		b = append(b, id[:]...)
 		b = binary.AppendVarint(b, lastSeen)
 		b = binary.AppendUvarint(b, uint64(len(cs)))
 		for i := range cs {
 			b = cs[i].AppendBinary(b)
+			for _, h := range appKeys[i*c.idx.nKeys : (i+1)*c.idx.nKeys] {
+				b = binary.LittleEndian.AppendUint64(b, h)
+			}
 		}
 	})
 	return b
 }
 
 // RestoreSnapshot adds the traces of a snapshot that have not expired by now.
+// App key hashes saved under a name still in keyNames are indexed again.
 // It returns how many completions it restored.
-func (c *Cache) RestoreSnapshot(b []byte, now int64) (int, error) {
+func (c *Cache) RestoreSnapshot(b []byte, now int64, keyNames []string) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	if b[0] != snapshotVersion {
-		return 0, fmt.Errorf("cache snapshot version %d is not supported", b[0])
+	version := b[0]
+	if version != snapshotV1 && version != snapshotV2 {
+		return 0, fmt.Errorf("cache snapshot version %d is not supported", version)
 	}
 	b = b[1:]
+	var saved []int // saved key j -> configured index, or -1
+	if version == snapshotV2 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return 0, errCorrupt
+		}
+		b = b[k:]
+		for range n {
+			var name string
+			var err error
+			if name, b, err = genai.ReadString(b); err != nil {
+				return 0, errCorrupt
+			}
+			at := -1
+			for i, cur := range keyNames {
+				if cur == name {
+					at = i
+				}
+			}
+			saved = append(saved, at)
+		}
+	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 {
 		return 0, errCorrupt
 	}
 	b = b[k:]
 	restored := 0
+	keys := make([]uint64, c.idx.nKeys)
 	for range n {
 		if len(b) < 16 {
 			return restored, errCorrupt
@@ -109,16 +179,29 @@ func (c *Cache) RestoreSnapshot(b []byte, now int64) (int, error) {
 		}
 		b = b[k:]
 		cs := make([]genai.Completion, 0, m)
+		appKeys := make([]uint64, 0, int(m)*c.idx.nKeys)
 		for range m {
 			var comp genai.Completion
 			var err error
 			if comp, b, err = genai.DecodeCompletion(b); err != nil {
 				return restored, err
 			}
+			if len(b) < 8*len(saved) {
+				return restored, errCorrupt
+			}
+			clear(keys)
+			for j, at := range saved {
+				if at >= 0 {
+					keys[at] = binary.LittleEndian.Uint64(b[8*j:])
+				}
+			}
+			b = b[8*len(saved):]
 			cs = append(cs, comp)
+			appKeys = append(appKeys, keys...)
 		}
 		if now-lastSeen < c.ttl {
-			c.Restore(id, lastSeen, cs, now)
+			nk := c.idx.nKeys
+			c.Restore(id, lastSeen, cs, func(i int) []uint64 { return appKeys[i*nk : (i+1)*nk] }, now)
 			restored += len(cs)
 		}
 	}

@@ -6,35 +6,47 @@ import "go.opentelemetry.io/collector/pdata/pcommon"
 // record, with its resource and scope, encoded as OTLP protobuf: a few hundred
 // bytes instead of a pdata tree, and the same bytes a storage extension keeps.
 type PendingRecord struct {
+	// Key is what the record waits for; KeyName the attribute it came
+	// from (for an app key, the configured name, which maps it back to
+	// Key.App after a restart); KeyValue the value, for ByResponse and
+	// ByConversation; At the feedback's time.
+	Key      JoinKey
+	KeyName  string
+	KeyValue string
+	At       int64
+	// TraceID is the trace it names, for ByTrace; zero otherwise.
 	TraceID    pcommon.TraceID
 	FeedbackID string
 	Selector   Selector
 	Arrived    int64
 	Deadline   int64
 	Data       []byte
-	// Seq is the record's key in a storage extension, 0 when not stored.
-	// Seq and Gone belong to the caller's storage glue and its lock.
-	Seq  uint64
-	Gone bool
+	// Seq is the record's key in a storage extension, 0 when it has none;
+	// Stored is set once the write is done; Gone once the record left (its
+	// key is then deleted). The three belong to the caller's storage glue
+	// and its lock.
+	Seq    uint64
+	Stored bool
+	Gone   bool
 	link[PendingRecord]
 }
 
 func (r *PendingRecord) links() *link[PendingRecord] { return &r.link }
 
-// Pending holds feedback by trace id until its completion comes or its
+// Pending holds feedback by join key until its completion comes or its
 // deadline passes. Deadlines are arrival plus one TTL, so the arrival-ordered
 // list is also deadline-ordered and expiry touches only what expires.
 // Not safe for concurrent use.
 type Pending struct {
-	max     int
-	byTrace map[pcommon.TraceID][]*PendingRecord
-	order   list[PendingRecord, *PendingRecord] // front: the earliest deadline
-	n       int
+	max   int
+	byKey map[JoinKey][]*PendingRecord
+	order list[PendingRecord, *PendingRecord] // front: the earliest deadline
+	n     int
 }
 
 // NewPending returns an empty store that holds at most max records.
 func NewPending(maxRecords int) *Pending {
-	return &Pending{max: maxRecords, byTrace: make(map[pcommon.TraceID][]*PendingRecord)}
+	return &Pending{max: maxRecords, byKey: make(map[JoinKey][]*PendingRecord)}
 }
 
 // Len is the number of records held.
@@ -50,7 +62,7 @@ func (p *Pending) Add(r *PendingRecord) bool {
 	if p.Full() {
 		return false
 	}
-	p.byTrace[r.TraceID] = append(p.byTrace[r.TraceID], r)
+	p.byKey[r.Key] = append(p.byKey[r.Key], r)
 	at := p.order.back()
 	for at != nil && at.Deadline > r.Deadline {
 		at = prev[PendingRecord](at)
@@ -60,15 +72,15 @@ func (p *Pending) Add(r *PendingRecord) bool {
 	return true
 }
 
-// ForTrace returns the records waiting for trace id, oldest first. The slice
-// belongs to the store: remove records only after reading it.
-func (p *Pending) ForTrace(id pcommon.TraceID) []*PendingRecord {
-	return p.byTrace[id]
+// For returns the records waiting for key, oldest first. The slice belongs
+// to the store: remove records only after reading it.
+func (p *Pending) For(key JoinKey) []*PendingRecord {
+	return p.byKey[key]
 }
 
 // Remove takes r out of the store.
 func (p *Pending) Remove(r *PendingRecord) {
-	rs := p.byTrace[r.TraceID]
+	rs := p.byKey[r.Key]
 	for i := range rs {
 		if rs[i] == r {
 			rs = append(rs[:i], rs[i+1:]...)
@@ -76,9 +88,9 @@ func (p *Pending) Remove(r *PendingRecord) {
 		}
 	}
 	if len(rs) == 0 {
-		delete(p.byTrace, r.TraceID)
+		delete(p.byKey, r.Key)
 	} else {
-		p.byTrace[r.TraceID] = rs
+		p.byKey[r.Key] = rs
 	}
 	p.order.remove(r)
 	p.n--
@@ -102,4 +114,9 @@ func (p *Pending) Drain() []*PendingRecord {
 		out = append(out, r)
 	}
 	return out
+}
+
+// Query is what r looks for in the cache.
+func (r *PendingRecord) Query() Query {
+	return Query{Key: r.Key, Value: r.KeyValue, Selector: r.Selector, At: r.At}
 }

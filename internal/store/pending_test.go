@@ -8,7 +8,7 @@ import (
 )
 
 func prec(trace byte, id string, deadline int64) *PendingRecord {
-	return &PendingRecord{TraceID: tid(trace), FeedbackID: id, Arrived: deadline - 100, Deadline: deadline, Data: []byte(id)}
+	return &PendingRecord{Key: TraceKey(tid(trace)), TraceID: tid(trace), FeedbackID: id, Arrived: deadline - 100, Deadline: deadline, Data: []byte(id)}
 }
 
 func ids(rs []*PendingRecord) []string {
@@ -38,10 +38,10 @@ func checkPending(t *testing.T, p *Pending) {
 	require.Same(t, prev, p.order.back())
 	require.Equal(t, n, p.Len())
 	indexed := 0
-	for id, rs := range p.byTrace {
+	for id, rs := range p.byKey {
 		require.NotEmpty(t, rs, "empty per-trace slice kept")
 		for _, r := range rs {
-			require.Equal(t, id, r.TraceID)
+			require.Equal(t, id, r.Key)
 			require.True(t, inList[r], "indexed record not in the list")
 			indexed++
 		}
@@ -72,7 +72,7 @@ func TestPendingBound(t *testing.T) {
 				ok := p.Add(r)
 				require.Equal(t, i < tc.max, ok)
 				if !ok {
-					require.NotContains(t, p.ForTrace(r.TraceID), r, "a refused record is not kept")
+					require.NotContains(t, p.For(TraceKey(r.TraceID)), r, "a refused record is not kept")
 				}
 				checkPending(t, p)
 			}
@@ -82,17 +82,17 @@ func TestPendingBound(t *testing.T) {
 	}
 }
 
-func TestPendingForTrace(t *testing.T) {
+func TestPendingFor(t *testing.T) {
 	p := NewPending(10)
 	a1, b1, a2, a3 := prec(1, "a1", 10), prec(2, "b1", 11), prec(1, "a2", 12), prec(1, "a3", 13)
 	for _, r := range []*PendingRecord{a1, b1, a2, a3} {
 		require.True(t, p.Add(r))
 	}
 	checkPending(t, p)
-	require.Equal(t, []*PendingRecord{a1, a2, a3}, p.ForTrace(tid(1)), "oldest first")
-	require.Equal(t, []*PendingRecord{b1}, p.ForTrace(tid(2)))
-	require.Empty(t, p.ForTrace(tid(3)))
-	require.Empty(t, p.ForTrace(pcommon.TraceID{}))
+	require.Equal(t, []*PendingRecord{a1, a2, a3}, p.For(TraceKey(tid(1))), "oldest first")
+	require.Equal(t, []*PendingRecord{b1}, p.For(TraceKey(tid(2))))
+	require.Empty(t, p.For(TraceKey(tid(3))))
+	require.Empty(t, p.For(TraceKey(pcommon.TraceID{})))
 }
 
 func TestPendingRemove(t *testing.T) {
@@ -126,10 +126,10 @@ func TestPendingRemove(t *testing.T) {
 			}
 			require.False(t, p.Full())
 			require.Equal(t, len(tc.wantOrder), p.Len())
-			require.Equal(t, tc.wantT1, nilIfEmpty(ids(p.ForTrace(tid(1)))))
-			require.Equal(t, tc.wantT2, nilIfEmpty(ids(p.ForTrace(tid(2)))))
+			require.Equal(t, tc.wantT1, nilIfEmpty(ids(p.For(TraceKey(tid(1))))))
+			require.Equal(t, tc.wantT2, nilIfEmpty(ids(p.For(TraceKey(tid(2))))))
 			if tc.wantT2 == nil {
-				_, ok := p.byTrace[tid(2)]
+				_, ok := p.byKey[TraceKey(tid(2))]
 				require.False(t, ok, "trace with no records left in the index")
 			}
 			require.Equal(t, tc.wantOrder, nilIfEmpty(ids(p.Drain())))
@@ -139,13 +139,13 @@ func TestPendingRemove(t *testing.T) {
 
 // TestPendingRemoveAfterForTrace is the pattern the join uses: read the
 // records waiting for a trace, then remove the ones it matched.
-func TestPendingRemoveAfterForTrace(t *testing.T) {
+func TestPendingRemoveAfterFor(t *testing.T) {
 	p := NewPending(10)
 	for _, r := range []*PendingRecord{prec(1, "a", 1), prec(1, "b", 2), prec(1, "c", 3), prec(1, "d", 4)} {
 		p.Add(r)
 	}
 	var hit []*PendingRecord
-	for _, r := range p.ForTrace(tid(1)) {
+	for _, r := range p.For(TraceKey(tid(1))) {
 		if r.FeedbackID != "c" {
 			hit = append(hit, r)
 		}
@@ -154,7 +154,7 @@ func TestPendingRemoveAfterForTrace(t *testing.T) {
 		p.Remove(r)
 		checkPending(t, p)
 	}
-	require.Equal(t, []string{"c"}, ids(p.ForTrace(tid(1))))
+	require.Equal(t, []string{"c"}, ids(p.For(TraceKey(tid(1)))))
 	require.Equal(t, 1, p.Len())
 }
 
@@ -189,7 +189,7 @@ func TestPendingExpire(t *testing.T) {
 			require.Equal(t, tc.want, nilIfEmpty(ids(got)))
 			for _, r := range got {
 				require.LessOrEqual(t, r.Deadline, tc.now)
-				require.NotContains(t, p.ForTrace(r.TraceID), r)
+				require.NotContains(t, p.For(TraceKey(r.TraceID)), r)
 			}
 			require.Equal(t, len(tc.wantLeft), p.Len())
 			require.Empty(t, p.Expire(tc.now), "a second expiry at the same time finds nothing")
@@ -208,7 +208,7 @@ func TestPendingDrain(t *testing.T) {
 	require.Equal(t, []string{"y", "z", "x"}, ids(got), "deadline order")
 	checkPending(t, p)
 	require.Zero(t, p.Len())
-	require.Empty(t, p.byTrace)
+	require.Empty(t, p.byKey)
 	require.Nil(t, p.order.front())
 	require.Nil(t, p.order.back())
 	require.False(t, p.Full())
@@ -219,5 +219,5 @@ func TestPendingDrain(t *testing.T) {
 	// The store is usable after a drain.
 	require.True(t, p.Add(prec(3, "w", 5)))
 	checkPending(t, p)
-	require.Equal(t, []string{"w"}, ids(p.ForTrace(tid(3))))
+	require.Equal(t, []string{"w"}, ids(p.For(TraceKey(tid(3)))))
 }

@@ -1,12 +1,11 @@
 package store
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 
+	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
-
-var seed = maphash.MakeSeed()
 
 type seenKey struct {
 	trace pcommon.TraceID
@@ -20,8 +19,9 @@ type seenItem struct {
 
 // Seen remembers which feedback ids were already accepted for a trace, for a
 // TTL and up to a bound, so a double-clicked rating is emitted once. Ids are
-// kept as 64-bit hashes: 24 bytes a key whatever the id's length.
-// Not safe for concurrent use.
+// kept as 64-bit hashes: 24 bytes a key whatever the id's length. The hash
+// has no per-process seed, so a snapshot read back after a restart still
+// matches the ids it was taken from. Not safe for concurrent use.
 type Seen struct {
 	ttl   int64
 	max   int
@@ -41,13 +41,16 @@ func NewSeen(ttl int64, maxIDs int) *Seen {
 func (s *Seen) Len() int { return len(s.set) }
 
 func key(trace pcommon.TraceID, id string) seenKey {
-	return seenKey{trace: trace, id: maphash.String(seed, id)}
+	return seenKey{trace: trace, id: xxhash.Sum64String(id)}
 }
 
 // Accept records id for trace and reports true, or reports false when it was
 // already accepted within the TTL.
 func (s *Seen) Accept(trace pcommon.TraceID, id string, now int64) bool {
-	k := key(trace, id)
+	return s.accept(key(trace, id), now)
+}
+
+func (s *Seen) accept(k seenKey, now int64) bool {
 	if _, dup := s.set[k]; dup {
 		return false
 	}
@@ -62,6 +65,12 @@ func (s *Seen) Accept(trace pcommon.TraceID, id string, now int64) bool {
 	}
 	s.set[k] = now
 	s.queue = append(s.queue, seenItem{key: k, at: now})
+	// Slots left by Forget stay queued until they expire; a client retrying
+	// refused batches in a loop would make the queue grow with its retries.
+	// Past twice the bound, the dead slots are squeezed out.
+	if len(s.queue)-s.first > 2*s.max {
+		s.compact()
+	}
 	return true
 }
 
@@ -72,15 +81,20 @@ func (s *Seen) Expire(now int64) {
 	}
 }
 
+// live reports whether the queue slot it is the one its key is remembered by.
+func (s *Seen) live(it seenItem) bool {
+	at, ok := s.set[it.key]
+	return ok && at == it.at
+}
+
 // pop drops the front queue slot and reports whether it held a remembered id.
 // After Forget and a new Accept the key's old slot is still queued: it must
 // neither count as an eviction nor remove the key, hence the time check.
 func (s *Seen) pop() bool {
 	it := s.queue[s.first]
-	live := false
-	if at, ok := s.set[it.key]; ok && at == it.at {
+	live := s.live(it)
+	if live {
 		delete(s.set, it.key)
-		live = true
 	}
 	s.queue[s.first] = seenItem{}
 	s.first++
@@ -88,15 +102,83 @@ func (s *Seen) pop() bool {
 	// memory follows the live count rather than everything ever accepted.
 	if s.first > len(s.queue)/2 {
 		n := copy(s.queue, s.queue[s.first:])
+		clear(s.queue[n:])
 		s.queue = s.queue[:n]
 		s.first = 0
 	}
 	return live
 }
 
+// compact keeps only the live slots, in order.
+func (s *Seen) compact() {
+	n := 0
+	for _, it := range s.queue[s.first:] {
+		if s.live(it) {
+			s.queue[n] = it
+			n++
+		}
+	}
+	clear(s.queue[n:])
+	s.queue = s.queue[:n]
+	s.first = 0
+}
+
 // Forget removes id for trace, so the same record can be accepted again. Its
-// queue slot stays until it expires; pop then finds the key absent, or
-// re-accepted at another time, and leaves it alone.
+// queue slot stays until it expires or the queue is compacted; pop then
+// finds the key absent, or re-accepted at another time, and leaves it alone.
 func (s *Seen) Forget(trace pcommon.TraceID, id string) {
 	delete(s.set, key(trace, id))
+}
+
+// seenVersion heads a Seen snapshot.
+const seenVersion byte = 1
+
+// MarshalSnapshot encodes the remembered ids, oldest first.
+func (s *Seen) MarshalSnapshot() []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(s.set)*34)
+	b = append(b, seenVersion)
+	b = binary.AppendUvarint(b, uint64(len(s.set)))
+	for _, it := range s.queue[s.first:] {
+		if !s.live(it) {
+			continue
+		}
+		b = append(b, it.key.trace[:]...)
+		b = binary.LittleEndian.AppendUint64(b, it.key.id)
+		b = binary.AppendVarint(b, it.at)
+	}
+	return b
+}
+
+// RestoreSnapshot accepts again the ids of a snapshot that have not expired
+// by now. It returns how many it restored.
+func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if b[0] != seenVersion {
+		return 0, errCorrupt
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return 0, errCorrupt
+	}
+	b = b[1+k:]
+	restored := 0
+	for range n {
+		if len(b) < 24 {
+			return restored, errCorrupt
+		}
+		var it seenItem
+		copy(it.key.trace[:], b)
+		it.key.id = binary.LittleEndian.Uint64(b[16:])
+		at, k := binary.Varint(b[24:])
+		if k <= 0 {
+			return restored, errCorrupt
+		}
+		b = b[24+k:]
+		if now-at < s.ttl && s.accept(it.key, at) {
+			restored++
+		}
+	}
+	return restored, nil
 }

@@ -258,3 +258,38 @@ func TestSeenQueueStaysSmall(t *testing.T) {
 		}
 	})
 }
+
+// TestSeenForgetLoopStaysBounded: a client retrying refused batches makes
+// Accept and Forget alternate; the queue stays within twice the bound.
+func TestSeenForgetLoopStaysBounded(t *testing.T) {
+	s := NewSeen(1<<62, 10)
+	for i := range 10_000 {
+		id := strconv.Itoa(i % 37)
+		s.Accept(tid(1), id, int64(i))
+		s.Forget(tid(1), id)
+		require.LessOrEqual(t, len(s.queue)-s.first, 2*s.max+1)
+	}
+	require.Zero(t, s.Len())
+}
+
+// TestSeenSnapshot: ids come back after a restart, without the expired ones.
+func TestSeenSnapshot(t *testing.T) {
+	s := NewSeen(100, 10)
+	s.Accept(tid(1), "old", 0)
+	s.Accept(tid(1), "a", 50)
+	s.Accept(tid(2), "b", 60)
+	s.Accept(tid(2), "gone", 70)
+	s.Forget(tid(2), "gone")
+
+	back := NewSeen(100, 10)
+	n, err := back.RestoreSnapshot(s.MarshalSnapshot(), 120)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "old expired, gone forgotten")
+	require.False(t, back.Accept(tid(1), "a", 121))
+	require.False(t, back.Accept(tid(2), "b", 121))
+	require.True(t, back.Accept(tid(1), "old", 121))
+	require.True(t, back.Accept(tid(2), "gone", 121))
+
+	_, err = NewSeen(100, 10).RestoreSnapshot([]byte{seenVersion, 3, 1, 2}, 0)
+	require.Error(t, err, "truncated")
+}

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +31,6 @@ const SinkExporter = `  otlp_http/sink:
 type Sink struct {
 	// URL is the endpoint for an otlp_http exporter.
 	URL    string
-	refuse atomic.Bool
 	mu     sync.Mutex
 	logs   []plog.Logs
 	traces []ptrace.Traces
@@ -55,10 +53,6 @@ func NewSink(t testing.TB) *Sink {
 	return s
 }
 
-// Refuse makes the sink answer 503 to every request while on, keeping
-// nothing, as a backend that is down does.
-func (s *Sink) Refuse(on bool) { s.refuse.Store(on) }
-
 // Logs is every logs request taken so far.
 func (s *Sink) Logs() []plog.Logs {
 	s.mu.Lock()
@@ -74,13 +68,10 @@ func (s *Sink) Traces() []ptrace.Traces {
 }
 
 // serve takes one export request: it keeps the data and answers as a
-// backend does, or refuses it while Refuse is on.
+// backend does.
 func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	switch {
-	case s.refuse.Load():
-		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
-		return
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -32,8 +32,9 @@ import (
 )
 
 // e2eConfig has llm_feedback in a traces and a logs pipeline under one id,
-// and exports what leaves the logs pipeline as OTLP/JSON to the test's sink
-// with the core otlp_http exporter, which every collector release has.
+// joining also by the app key app.message_id, and exports what leaves the
+// logs pipeline as OTLP/JSON to the test's sink with the core otlp_http
+// exporter, which every collector release has.
 const e2eConfig = `
 receivers:
   otlp:
@@ -42,6 +43,10 @@ receivers:
         endpoint: 127.0.0.1:%[1]d
 processors:
   llm_feedback:
+    join:
+      keys: [app.message_id]
+    pending:
+      ttl: %[4]s
 exporters:
   nop:
   otlp_http/sink:
@@ -75,7 +80,7 @@ service:
 // SDK and OTLP/HTTP into the collector $OTELCOL_BIN, next to a GenAI chat span
 // exported the same way, and reads the enriched record the collector wrote.
 func TestEndToEnd(t *testing.T) {
-	col := startCollector(t)
+	col := startCollector(t, "30s")
 	ctx := context.Background()
 	tp, lp := otlpProviders(t, col.httpPort)
 
@@ -143,6 +148,7 @@ func TestEndToEnd(t *testing.T) {
 
 			a := rec.Attrs
 			assert.Equal(t, "matched", a["llm.feedback.correlation"])
+			assert.Equal(t, "trace_id", a["llm.feedback.join_key"])
 			assert.Equal(t, traceID, a["trace_id"])
 			assert.Equal(t, span.SpanContext().SpanID().String(), rec.SpanID, "the record sits on the completion span")
 			assert.Equal(t, rec.SpanID, a["span_id"])
@@ -190,9 +196,10 @@ type collector struct {
 	sink                  *logsSink
 }
 
-// startCollector runs $OTELCOL_BIN (skipping without it) and waits until it
-// is ready; it is killed when the test ends.
-func startCollector(t *testing.T) *collector {
+// startCollector runs $OTELCOL_BIN (skipping without it), with feedback
+// waiting pendingTTL for its completion, and waits until it is ready; it is
+// killed when the test ends.
+func startCollector(t *testing.T, pendingTTL string) *collector {
 	bin := os.Getenv("OTELCOL_BIN")
 	if bin == "" {
 		t.Skip("OTELCOL_BIN is not set; run `make build` in the repository root and set it to bin/otelcol-llmfeedback")
@@ -203,7 +210,7 @@ func startCollector(t *testing.T) *collector {
 	dir := t.TempDir()
 	c := &collector{httpPort: freePort(t), metricsPort: freePort(t), sink: newLogsSink(t)}
 	cfg := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, e2eConfig, c.httpPort, c.sink.url, c.metricsPort), 0o600))
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, e2eConfig, c.httpPort, c.sink.url, c.metricsPort, pendingTTL), 0o600))
 
 	out := &syncBuffer{}
 	cmd := exec.Command(bin, "--config", cfg)

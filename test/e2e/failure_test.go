@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -8,24 +13,82 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
 
-// matchedIDs counts the matched feedback ids the sink accepted.
-func matchedIDs(s *tc.Sink) map[string]int {
-	ids := map[string]int{}
-	for _, r := range tc.Flatten(s.Logs()) {
-		if r.EventName == "LlmFeedbackMessage" && r.Attrs["llm.feedback.correlation"] == "matched" {
-			ids[r.Attrs["id"].(string)]++
-		}
-	}
-	return ids
+// backend is an OTLP/HTTP logs endpoint that refuses everything while down
+// and counts the feedback ids it accepted.
+type backend struct {
+	down atomic.Bool
+	mu   sync.Mutex
+	ids  map[string]int
+	srv  *http.Server
+	addr string
 }
 
-// failingConfig exports logs to the collector's Sink with the exporter's own
-// queue and retries off, so a refusal reaches llm_feedback.
+func newBackend(t *testing.T) *backend {
+	b := &backend{ids: map[string]int{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	b.addr = l.Addr().String()
+	b.srv = &http.Server{Handler: http.HandlerFunc(b.serve), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = b.srv.Serve(l) }()
+	t.Cleanup(func() { _ = b.srv.Close() })
+	return b
+}
+
+func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if b.down.Load() {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, r := range tc.Flatten([]plog.Logs{req.Logs()}) {
+		if r.EventName == "LlmFeedbackMessage" && r.Attrs["llm.feedback.correlation"] == "matched" {
+			b.mu.Lock()
+			b.ids[r.Attrs["id"].(string)]++
+			b.mu.Unlock()
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	resp, _ := plogotlp.NewExportResponse().MarshalProto()
+	_, _ = w.Write(resp)
+}
+
+// settle is how long an exactly-once check keeps watching after the last
+// expected record arrived: a duplicate, from a retry of something already
+// delivered, comes after the original.
+const settle = 3 * time.Second
+
+// copies adds up how many times each id came.
+func copies(received map[string]int) int {
+	total := 0
+	for _, times := range received {
+		total += times
+	}
+	return total
+}
+
+func (b *backend) received() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]int, len(b.ids))
+	for k, v := range b.ids {
+		out[k] = v
+	}
+	return out
+}
+
+// failingConfig exports logs to the backend with the exporter's own queue and
+// retries off, so a refusal reaches llm_feedback.
 const failingConfig = `
 receivers:
   otlp:
@@ -39,7 +102,7 @@ processors:
 exporters:
   nop:
   otlp_http/backend:
-    logs_endpoint: {{.SinkURL}}/v1/logs
+    logs_endpoint: http://{{index .Extra "backend"}}/v1/logs
     compression: none
     retry_on_failure:
       enabled: false
@@ -92,8 +155,9 @@ func completionBatch(traces []pcommon.TraceID) ptrace.Traces {
 // on the synchronous path is retried by the client. Every feedback arrives
 // exactly once.
 func TestExporterFailureThenRecovery(t *testing.T) {
-	c := tc.New(t, tc.Binary(t), t.TempDir(), failingConfig, nil)
-	c.Sink.Refuse(true)
+	b := newBackend(t)
+	b.down.Store(true)
+	c := tc.New(t, tc.Binary(t), t.TempDir(), failingConfig, map[string]any{"backend": b.addr})
 	c.Start()
 
 	const n = 30
@@ -115,17 +179,18 @@ func TestExporterFailureThenRecovery(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return c.Sum("otelcol_exporter_send_failed_log_records") >= 2*n
 	}, 20*time.Second, 20*time.Millisecond)
-	c.Sink.Refuse(false)
+	b.down.Store(false)
 
 	// The client retries its refused batch, as OTLP clients do.
 	require.Eventually(t, func() bool { return c.SendLogs(feedbackBatch(directIDs, direct)) == nil }, 20*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return len(matchedIDs(c.Sink)) == 2*n }, 30*time.Second, 20*time.Millisecond)
-	received := matchedIDs(c.Sink)
-	for id, times := range received {
+	require.Eventually(t, func() bool { return len(b.received()) == 2*n }, 30*time.Second, 20*time.Millisecond)
+	require.Never(t, func() bool { return copies(b.received()) > 2*n }, settle, 50*time.Millisecond,
+		"a copy arrived after every id had: %v", b.received())
+	for id, times := range b.received() {
 		assert.Equal(t, 1, times, id)
 	}
 	for _, id := range append(parkedIDs, directIDs...) {
-		assert.Contains(t, received, id)
+		assert.Contains(t, b.received(), id)
 	}
 	assert.Contains(t, c.Output(), "next consumer refused held-back feedback; retrying",
 		"the held-back feedback went through llm_feedback's own retries")

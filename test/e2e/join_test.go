@@ -45,6 +45,8 @@ processors:
 {{- end}}
     pending:
       ttl: {{or (index .Extra "pending_ttl") "30s"}}
+    join:
+      keys: [app.message_id]
 exporters:
 {{template "sink" .}}
 service:
@@ -99,18 +101,23 @@ func feedbackOut(t *testing.T, c *tc.Collector, n int) []tc.Record {
 // then feedback for it from another trace, and checks the enriched record.
 func TestEveryGenerationJoins(t *testing.T) {
 	c := start(t, nil)
+	// completion names the case's completion span in its traces.yaml: the
+	// output record must carry that span's id, as SpanID and as span_id.
 	want := map[string]struct {
 		model         string
 		input, output int64
 		traceID       string
+		completion    string
 	}{
-		"semconv_current": {"gpt-4o", 120, 48, "5b8efff798038103d269b633813fc60c"},
-		"semconv_older":   {"gpt-3.5-turbo", 30, 12, "0af7651916cd43dd8448eb211c80319c"},
-		"openllmetry":     {"gpt-4", 200, 64, "4bf92f3577b34da6a3ce929d0e0e4736"},
-		"openinference":   {"claude-3-5-sonnet", 55, 21, "00000000000000003ce929d0e0e47360"},
+		"semconv_current": {"gpt-4o", 120, 48, "5b8efff798038103d269b633813fc60c", "chat gpt-4o"},
+		"semconv_older":   {"gpt-3.5-turbo", 30, 12, "0af7651916cd43dd8448eb211c80319c", "chat gpt-3.5-turbo"},
+		"openllmetry":     {"gpt-4", 200, 64, "4bf92f3577b34da6a3ce929d0e0e4736", "openai.chat"},
+		"openinference":   {"claude-3-5-sonnet", 55, 21, "00000000000000003ce929d0e0e47360", "ChatCompletion"},
 	}
-	for kase := range want {
+	inputSpanID := map[string]string{}
+	for kase, w := range want {
 		td, ld := input(t, kase, "logs.yaml")
+		inputSpanID[kase] = spanIDOf(t, td, w.traceID, w.completion)
 		require.NoError(t, c.SendTraces(td))
 		require.NoError(t, c.SendLogs(ld))
 	}
@@ -128,8 +135,28 @@ func TestEveryGenerationJoins(t *testing.T) {
 		assert.Equal(t, w.output, r.Attrs["gen_ai.usage.output_tokens"], kase)
 		assert.Equal(t, "LlmFeedbackMessage", r.Attrs["newrelic.event.type"], kase)
 		assert.Equal(t, w.traceID, r.Attrs["trace_id"], kase)
-		assert.Equal(t, r.SpanID, r.Attrs["span_id"], kase)
+		assert.Equal(t, inputSpanID[kase], r.SpanID, kase)
+		assert.Equal(t, inputSpanID[kase], r.Attrs["span_id"], kase)
 	}
+}
+
+// spanIDOf returns the id of the span named name in trace traceID of td.
+func spanIDOf(t *testing.T, td ptrace.Traces, traceID, name string) string {
+	t.Helper()
+	var found []string
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		sss := td.ResourceSpans().At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if s := spans.At(k); s.TraceID().String() == traceID && s.Name() == name {
+					found = append(found, s.SpanID().String())
+				}
+			}
+		}
+	}
+	require.Len(t, found, 1, "spans named %q in trace %s", name, traceID)
+	return found[0]
 }
 
 // TestFeedbackBeforeSpan sends the feedback first; it must come out matched

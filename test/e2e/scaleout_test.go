@@ -3,46 +3,64 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
 
-// TestScaleOut runs examples/scale-out as written: one routing collector and
-// three backends on loopback. 2,000 completions and their feedback (a third
-// of it sent before its span, all of it from other requests' traces) go
-// through the router; every feedback must come out matched exactly once,
-// spread over all three backends.
-func TestScaleOut(t *testing.T) {
+// scaleOut is examples/scale-out as written: one routing collector and
+// three backends on loopback, each with its own ports and OUT_DIR, as the
+// README starts them.
+type scaleOut struct {
+	router   *tc.Collector
+	backends []*tc.Collector
+}
+
+func startScaleOut(t *testing.T) scaleOut {
 	bin := tc.Binary(t)
 	dir := filepath.Join("..", "..", "examples", "scale-out")
-	var backends []*tc.Collector
-	env := map[string]string{}
+	var s scaleOut
+	routerDir := t.TempDir()
+	env := map[string]string{"STORAGE_DIR": filepath.Join(routerDir, "queue")}
 	for i := range 3 {
 		b := tc.NewFromFile(t, bin, t.TempDir(), filepath.Join(dir, "backend.yaml"), nil)
 		b.Start()
-		backends = append(backends, b)
+		s.backends = append(s.backends, b)
 		env[fmt.Sprintf("BACKEND_%d", i+1)] = fmt.Sprintf("127.0.0.1:%d", b.GRPC)
 	}
-	router := tc.NewFromFile(t, bin, t.TempDir(), filepath.Join(dir, "router.yaml"), env)
-	router.Start()
+	s.router = tc.NewFromFile(t, bin, routerDir, filepath.Join(dir, "router.yaml"), env)
+	s.router.Start()
+	return s
+}
 
-	const n, batch = 2000, 100
+// scaleOutTraffic is n completions in distinct traces and a feedback id for each.
+func scaleOutTraffic(n int) ([]pcommon.TraceID, []string) {
 	ids := make([]pcommon.TraceID, n)
 	fbIDs := make([]string, n)
 	for i := range ids {
 		ids[i] = pcommon.TraceID{0: 0xc0, 1: byte(i * 7), 2: byte(i * 13), 14: byte(i >> 8), 15: byte(i)}
 		fbIDs[i] = fmt.Sprintf("fb-%04d", i)
 	}
+	return ids, fbIDs
+}
+
+// send sends the completions ids[from:to] and their feedback through the
+// router: the first third of the feedback before the completions.
+func (s scaleOut) send(t *testing.T, ids []pcommon.TraceID, fbIDs []string, from, to int) {
+	const batch = 100
 	sendFeedback := func(from, to int) {
-		for s := from; s < to; s += batch {
-			e := min(s+batch, to)
-			ld := feedbackBatch(fbIDs[s:e], ids[s:e])
+		for b := from; b < to; b += batch {
+			e := min(b+batch, to)
+			ld := feedbackBatch(fbIDs[b:e], ids[b:e])
 			// As a plain SDK would send it: in the trace of the request that
 			// carried the click, not the completion's.
 			lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
@@ -50,39 +68,194 @@ func TestScaleOut(t *testing.T) {
 				lrs.At(k).SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(k)})
 				lrs.At(k).SetSpanID(pcommon.SpanID{0: 0xee, 7: 1})
 			}
-			require.NoError(t, router.SendLogs(ld))
+			require.NoError(t, s.router.SendLogs(ld))
 		}
 	}
-	sendFeedback(0, n/3)
-	for s := 0; s < n; s += batch {
-		require.NoError(t, router.SendTraces(completionBatch(ids[s:min(s+batch, n)])))
+	early := from + (to-from)/3
+	sendFeedback(from, early)
+	for b := from; b < to; b += batch {
+		require.NoError(t, s.router.SendTraces(completionBatch(ids[b:min(b+batch, to)])))
 	}
-	sendFeedback(n/3, n)
+	sendFeedback(early, to)
+}
 
-	seen := map[string]int{}
-	per := make([]int, len(backends))
+// out reads every backend's output: for each feedback id, the backends
+// (by index) it came out of, once per copy. Every record must be matched.
+// An error may be a line the exporter is still writing: read again.
+func (s scaleOut) out() (map[string][]int, error) {
+	seen := map[string][]int{}
+	for i, b := range s.backends {
+		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range tc.Flatten(lds) {
+			if r.EventName != "LlmFeedbackMessage" {
+				continue
+			}
+			id, _ := r.Attrs["id"].(string)
+			if c := r.Attrs["llm.feedback.correlation"]; c != "matched" {
+				return nil, fmt.Errorf("%s came out %v of backend %d", id, c, i+1)
+			}
+			seen[id] = append(seen[id], i)
+		}
+	}
+	return seen, nil
+}
+
+// allOnce waits until every id of fbIDs came out, keeps watching for a
+// settle period, and then checks each came out exactly once.
+func (s scaleOut) allOnce(t *testing.T, fbIDs []string, within time.Duration) map[string][]int {
+	var seen map[string][]int
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		clear(seen)
-		for i, b := range backends {
-			lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
-			require.NoError(ct, err)
-			per[i] = 0
-			for _, r := range tc.Flatten(lds) {
-				if r.EventName != "LlmFeedbackMessage" {
-					continue
-				}
-				require.Equal(ct, "matched", r.Attrs["llm.feedback.correlation"], r.Attrs["id"])
-				seen[r.Attrs["id"].(string)]++
-				per[i]++
+		var err error
+		seen, err = s.out()
+		require.NoError(ct, err)
+		var missing []string
+		for _, id := range fbIDs {
+			if len(seen[id]) == 0 {
+				missing = append(missing, id)
 			}
 		}
-		require.Len(ct, seen, n)
-	}, 60*time.Second, 200*time.Millisecond)
-	for id, times := range seen {
-		require.Equal(t, 1, times, id)
+		require.Empty(ct, missing, "%d of %d ids have not come out", len(missing), len(fbIDs))
+	}, within, 200*time.Millisecond)
+	copiesOf := func(seen map[string][]int) (n int) {
+		for _, at := range seen {
+			n += len(at)
+		}
+		return n
+	}
+	want := copiesOf(seen)
+	require.Never(t, func() bool {
+		now, err := s.out()
+		return err == nil && copiesOf(now) > want
+	}, settle, 200*time.Millisecond, "a copy came out after every id had")
+	for _, id := range fbIDs {
+		require.Len(t, seen[id], 1, "%s came out of backends %v", id, seen[id])
+	}
+	return seen
+}
+
+// TestScaleOut sends 2,000 completions and their feedback (a third of it
+// before its span, all of it from other requests' traces) through the
+// router; every feedback must come out matched exactly once, spread over all
+// three backends.
+func TestScaleOut(t *testing.T) {
+	s := startScaleOut(t)
+	const n = 2000
+	ids, fbIDs := scaleOutTraffic(n)
+	s.send(t, ids, fbIDs, 0, n)
+	seen := s.allOnce(t, fbIDs, 60*time.Second)
+	per := make([]int, len(s.backends))
+	for _, at := range seen {
+		per[at[0]]++
 	}
 	for i, k := range per {
 		assert.Positive(t, k, "backend %d got none", i+1)
 	}
 	t.Logf("feedback per backend: %v", per)
+}
+
+// TestScaleOutBackendDown: a backend is SIGKILLed between two rounds of
+// traffic, the next round goes through the router while it is down, the
+// router itself is SIGKILLed and restarted meanwhile (what it holds for the
+// missing backend is on disk, not in memory), the backend comes back, a
+// third round follows. Every feedback comes out matched exactly once, the
+// backend that was down included.
+func TestScaleOutBackendDown(t *testing.T) {
+	s := startScaleOut(t)
+	const round = 300
+	ids, fbIDs := scaleOutTraffic(3 * round)
+	down := s.backends[1]
+
+	s.send(t, ids, fbIDs, 0, round)
+	// Everything of the first round is out: nothing is in flight to the
+	// backend when it dies.
+	s.allOnce(t, fbIDs[:round], 30*time.Second)
+	down.Stop(syscall.SIGKILL)
+
+	s.send(t, ids, fbIDs, round, 2*round)
+	require.Eventually(t, func() bool {
+		return strings.Contains(s.router.Output(), "Exporting failed. Will retry the request after interval.")
+	}, 20*time.Second, 50*time.Millisecond, "the router retries the backend that is down")
+	s.router.Stop(syscall.SIGKILL)
+	s.router.Start()
+	down.Start()
+
+	s.send(t, ids, fbIDs, 2*round, 3*round)
+	seen := s.allOnce(t, fbIDs, 60*time.Second)
+	whileDown := 0
+	for _, id := range fbIDs[round : 2*round] {
+		if seen[id][0] == 1 {
+			whileDown++
+		}
+	}
+	assert.Positive(t, whileDown, "the backend that was down got none of the feedback sent meanwhile")
+	t.Logf("feedback sent while backend 2 was down that it joined after its restart: %d", whileDown)
+}
+
+// TestScaleOutByKeys: feedback that carries only a response id, an app key
+// or a conversation id (a third of it sent before its completion) goes
+// through the router, which learned from the completions passing through it
+// where each went; every feedback comes out matched exactly once, joined to
+// its own completion, on the backend that has it.
+func TestScaleOutByKeys(t *testing.T) {
+	s := startScaleOut(t)
+	const n, batch = 600, 100
+	ids, fbIDs := scaleOutTraffic(n)
+	keys := []string{"gen_ai.response.id", "app.message_id", "gen_ai.conversation.id"}
+	end := time.Now().Add(-time.Minute)
+	keyed := func(from, to int) plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for i := from; i < to; i++ {
+			lr := lrs.AppendEmpty()
+			lr.SetEventName("LlmFeedbackMessage")
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			lr.SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(i)})
+			lr.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
+			lr.Attributes().PutStr("rating", "Good")
+			lr.Attributes().PutStr("id", fbIDs[i])
+		}
+		return ld
+	}
+	completions := func(from, to int) ptrace.Traces {
+		td := ptrace.NewTraces()
+		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for i := from; i < to; i++ {
+			sp := spans.AppendEmpty()
+			sp.SetTraceID(ids[i])
+			sp.SetSpanID(pcommon.SpanID{0: 2, 6: byte(i >> 8), 7: byte(i)})
+			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-time.Second)))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+			sp.Attributes().PutStr("gen_ai.operation.name", "chat")
+			sp.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+			sp.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
+		}
+		return td
+	}
+	early := n / 3
+	for b := 0; b < early; b += batch {
+		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, early))))
+	}
+	for b := 0; b < n; b += batch {
+		require.NoError(t, s.router.SendTraces(completions(b, min(b+batch, n))))
+	}
+	for b := early; b < n; b += batch {
+		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, n))))
+	}
+	s.allOnce(t, fbIDs, 60*time.Second)
+
+	var got []tc.Record
+	for _, b := range s.backends {
+		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
+		require.NoError(t, err)
+		got = append(got, tc.Flatten(lds)...)
+	}
+	joined := byID(got)
+	for i, id := range fbIDs {
+		r := joined[id]
+		assert.Equal(t, ids[i].String(), r.Attrs["trace_id"], id)
+		assert.Equal(t, keys[i%3], r.Attrs["llm.feedback.join_key"], id)
+	}
 }

@@ -1,0 +1,197 @@
+package llmfeedbackprocessor
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
+)
+
+// outcome of one feedback record on the synchronous logs path.
+type outcome uint8
+
+const (
+	passOn  outcome = iota // rewritten in place, goes on with its batch
+	takeOut                // held back or dropped as a duplicate
+)
+
+// logsBatch is what one ConsumeLogs call did to the shared state, kept until
+// the next consumer answers: committed when it took the batch, rolled back
+// when it refused it, so that a refused batch leaves no trace (nothing held,
+// stored or remembered as seen) and the caller's retry is handled afresh.
+type logsBatch struct {
+	accepted []acceptedID           // ids taken into the dedupe window
+	hold     []*store.PendingRecord // records to hold back once committed
+	evals    []evalRequest          // evaluation events to append
+	delays   []int64                // feedback delays of the records joined at once
+	invalid  []string               // reasons of the records marked invalid
+	counts   struct{ duplicates, overflow, stopping int64 }
+}
+
+// consumeFeedback handles one feedback record of a batch in place, noting
+// in b what must happen once the batch is delivered.
+func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
+	if c.cfg.Mode == ModeRoute {
+		return c.routeFeedback(rl, sl, lr, b)
+	}
+	tel := c.tel
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackReceived, 1)
+	f := c.keys.Parse(lr)
+	if !f.Valid() {
+		c.enr.markInvalid(lr, &f)
+		b.invalid = append(b.invalid, f.Reason)
+		return passOn
+	}
+	if f.ID == "" {
+		f.ID = feedback.DeriveID(lr)
+		lr.Attributes().PutStr(feedback.AttrID, f.ID)
+	}
+	now := c.now().UnixNano()
+	q := queryOf(&f, now)
+
+	c.mu.Lock()
+	if !c.seen.Accept(f.TraceID, f.ID, now) {
+		c.mu.Unlock()
+		b.counts.duplicates++
+		return takeOut
+	}
+	b.accepted = append(b.accepted, acceptedID{trace: f.TraceID, id: f.ID})
+	c.version++
+	m, found := c.cache.Find(q)
+	held := c.pending.Len()
+	c.mu.Unlock()
+
+	switch {
+	case found:
+		b.delays = append(b.delays, c.enr.markMatched(lr, &f, &m, now))
+		if c.cfg.Output.EvaluationEvent {
+			b.evals = append(b.evals, evalRequest{dst: sl.LogRecords(), rec: lr, comp: m.Comp})
+		}
+		return passOn
+	case c.stopping.Load():
+		// Nothing would drain it any more: out it goes now.
+		c.enr.markUnmatched(lr, &f)
+		b.counts.stopping++
+		return passOn
+	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+		c.enr.markUnmatched(lr, &f)
+		b.counts.overflow++
+		return passOn
+	}
+	c.enr.normalize(lr, true)
+	data, err := encodeRecord(rl, sl, lr)
+	if err != nil {
+		// Cannot happen for a record that came in as pdata; emit it rather than lose it.
+		c.logger.Error("cannot encode feedback to hold it; emitting it unmatched", zap.String("id", f.ID), zap.Error(err))
+		c.enr.markUnmatched(lr, &f)
+		b.counts.overflow++
+		return passOn
+	}
+	b.hold = append(b.hold, &store.PendingRecord{
+		Key:        q.Key,
+		KeyName:    f.Key.Name,
+		KeyValue:   q.Value,
+		At:         q.At,
+		TraceID:    f.TraceID,
+		FeedbackID: f.ID,
+		Selector:   q.Selector,
+		Arrived:    now,
+		Deadline:   now + int64(c.cfg.Pending.TTL),
+		Data:       data,
+	})
+	return takeOut
+}
+
+// queryOf is what f looks for in the cache. A record with no time of its
+// own picks the conversation's turn by the time it arrived.
+func queryOf(f *feedback.Feedback, now int64) store.Query {
+	q := store.Query{Value: f.Key.Value, At: f.Time}
+	if q.At == 0 {
+		q.At = now
+	}
+	switch f.Key.Kind {
+	case store.ByTrace:
+		q.Key = store.TraceKey(f.TraceID)
+		q.Selector = store.Selector{SpanID: f.SpanID, ResponseID: f.ResponseID}
+	case store.ByAppKey:
+		q.Key = store.JoinKey{Kind: store.ByAppKey, App: uint8(f.Key.App), Hash: store.HashValue(f.Key.Value)}
+	default:
+		q.Key = store.JoinKey{Kind: f.Key.Kind, Hash: store.HashValue(f.Key.Value)}
+	}
+	return q
+}
+
+// feedbackOf is the Feedback of a held record, as parsed when it arrived.
+func feedbackOf(r *store.PendingRecord, lr plog.LogRecord) feedback.Feedback {
+	return feedback.Feedback{
+		Key:        feedback.JoinKey{Kind: r.Key.Kind, App: int(r.Key.App), Name: r.KeyName, Value: r.KeyValue},
+		TraceID:    r.TraceID,
+		SpanID:     r.Selector.SpanID,
+		ResponseID: r.Selector.ResponseID,
+		ID:         r.FeedbackID,
+		Time:       feedback.TimeOf(lr),
+	}
+}
+
+// commit makes a delivered batch's changes stick: its held records wait
+// for their completion (or are joined now, if it came meanwhile) and are
+// written to storage; its outcomes are counted.
+func (c *correlator) commit(b *logsBatch) {
+	tel := c.tel
+	for _, d := range b.delays {
+		c.recordMatch("immediate", d)
+	}
+	for _, reason := range b.invalid {
+		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", reason))
+	}
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, b.counts.duplicates)
+	tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, b.counts.overflow)
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.overflow, tel.attr("reason", unmatchedOverflow))
+	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.stopping, tel.attr("reason", unmatchedShutdown))
+	if len(b.hold) == 0 {
+		return
+	}
+	var ready []readyRecord
+	var overflow, held []*store.PendingRecord
+	c.mu.Lock()
+	for _, r := range b.hold {
+		switch m, ok := c.cache.Find(r.Query()); {
+		case ok:
+			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
+		case c.pending.Add(r):
+			held = append(held, r)
+		default:
+			overflow = append(overflow, r)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range held {
+		c.persist.store(r)
+	}
+	c.emitter.enqueue(ready)
+	c.emitter.release(overflow, unmatchedOverflow)
+}
+
+// rollback undoes what a refused batch did: its ids are forgotten, so the
+// caller's retry is not taken for a duplicate; its records are not held.
+func (c *correlator) rollback(b *logsBatch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range b.accepted {
+		c.seen.Forget(a.trace, a.id)
+	}
+}
+
+type acceptedID struct {
+	trace pcommon.TraceID
+	id    string
+}
+
+type evalRequest struct {
+	dst  plog.LogRecordSlice
+	rec  plog.LogRecord
+	comp genai.Completion
+}

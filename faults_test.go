@@ -1,0 +1,392 @@
+package llmfeedbackprocessor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
+)
+
+// One test per way feedback could be lost or doubled on a fault path. Faults
+// come from real pieces of our own: faultDisk (a storage extension that
+// fails, hangs or corrupts on demand), consumers that refuse, a fake clock.
+
+var storageID = component.MustNewIDWithName("file_storage", "llm")
+
+// withDisk starts h with disk as its storage extension.
+func withDisk(t *testing.T, h *harness, disk *faultDisk) {
+	t.Helper()
+	require.NoError(t, h.s.Start(context.Background(), host{Host: componenttest.NewNopHost(), ext: map[component.ID]component.Component{storageID: disk}}))
+}
+
+func storageConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Storage = &storageID
+	return cfg
+}
+
+// retryNow makes the emitter's next flush try at once, without the backoff.
+func retryNow(e *emitter) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.retryAt = time.Time{}
+}
+
+// assertNoCount checks that a counter was never incremented.
+func assertNoCount(t *testing.T, tt *componenttest.Telemetry, name string) {
+	t.Helper()
+	_, err := tt.GetMetric("otelcol_processor_llm_feedback_" + name)
+	assert.Error(t, err, "%s was counted", name)
+}
+
+func clone(ld plog.Logs) plog.Logs {
+	out := plog.NewLogs()
+	ld.CopyTo(out)
+	return out
+}
+
+// countIDs counts the feedback records the sink received, by id.
+func countIDs(sink *consumertest.LogsSink) map[string]int {
+	ids := map[string]int{}
+	for _, lr := range feedbackRecords(sink.AllLogs()) {
+		ids[attr(lr, "id")]++
+	}
+	return ids
+}
+
+// Defect 1: a batch the next consumer refuses leaves nothing held, stored
+// or remembered, whether its feedback has an id or not; the SDK's retry is
+// then the one that counts, and a late second retry is a duplicate.
+func TestRefusedBatchLeavesNoTrace(t *testing.T) {
+	for _, fbID := range []string{"", "click-1"} {
+		t.Run("id="+fbID, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, storageConfig())
+			disk := newFaultDisk()
+			withDisk(t, h, disk)
+			refuse := errors.New("sending queue is full")
+			h.logs.next = consumertest.NewErr(refuse)
+			batch := feedbackFor(traceID(9), fbID) // an app log and feedback that must wait
+			for range 3 {
+				require.ErrorIs(t, h.logs.ConsumeLogs(ctx, clone(batch)), refuse)
+			}
+			require.True(t, h.s.c.persist.sync(ctx))
+			_, _, pending := h.s.c.sizes()
+			assert.Zero(t, pending, "nothing held")
+			assert.False(t, disk.has(pendingKey(1)), "nothing stored")
+			h.s.c.mu.Lock()
+			assert.Zero(t, h.s.c.seen.Len(), "nothing remembered")
+			h.s.c.mu.Unlock()
+
+			h.logs.next = h.lsink
+			require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)))
+			require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)), "a late retry of a batch that got through")
+			require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(9), 1, "gpt-4o")))
+			require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == 1 }, 5*time.Second, time.Millisecond)
+			require.NoError(t, h.s.Shutdown(ctx))
+			ids := countIDs(h.lsink)
+			require.Len(t, ids, 1)
+			for id, n := range ids {
+				assert.Equal(t, 1, n, id)
+			}
+			assert.Equal(t, 2, h.lsink.LogRecordCount()-1, "the app log passed twice: the accepted try and the late retry")
+		})
+	}
+}
+
+// Defect 2: once the traces side has shut down, feedback reaching the logs
+// side still comes out, at once: joined when its completion is cached,
+// unmatched otherwise. Nothing is held where no one would drain it.
+func TestFeedbackAfterTheTracesSideStopped(t *testing.T) {
+	ctx := context.Background()
+	f := newFactory(&factoryState{shared: map[*Config]*shared{}})
+	cfg := f.CreateDefaultConfig()
+	set := processortest.NewNopSettings(metadata.Type)
+	sink := new(consumertest.LogsSink)
+	tp, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	lp, err := f.CreateLogs(ctx, set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, tp.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, lp.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, tp.ConsumeTraces(ctx, completion(traceID(1), 1, "gpt-4o")))
+	require.NoError(t, tp.Shutdown(ctx))
+
+	require.NoError(t, lp.ConsumeLogs(ctx, feedbackFor(traceID(1), "a")))
+	require.NoError(t, lp.ConsumeLogs(ctx, feedbackFor(traceID(2), "b")))
+	got := feedbackRecords(sink.AllLogs())
+	require.Len(t, got, 2, "both came out synchronously")
+	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation))
+	assert.Equal(t, correlationUnmatched, attr(got[1], attrCorrelation))
+	require.NoError(t, lp.Shutdown(ctx))
+	assert.Len(t, feedbackRecords(sink.AllLogs()), 2)
+}
+
+// Defect 3a: a record the disk refused to store is not left behind at a
+// shutdown with storage: it is emitted (unmatched), while a stored one stays
+// on disk for the restart.
+func TestShutdownEmitsWhatStorageDoesNotHave(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		failSet     bool
+		wantEmitted int
+	}{
+		{name: "stored record stays on disk", failSet: false, wantEmitted: 0},
+		{name: "unstored record is emitted", failSet: true, wantEmitted: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, storageConfig())
+			disk := newFaultDisk()
+			withDisk(t, h, disk)
+			disk.failOn(storage.Set, tc.failSet)
+			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(3), "x")))
+			require.NoError(t, h.s.Shutdown(ctx))
+			got := feedbackRecords(h.lsink.AllLogs())
+			require.Len(t, got, tc.wantEmitted)
+			if tc.wantEmitted > 0 {
+				assert.Equal(t, correlationUnmatched, attr(got[0], attrCorrelation))
+			}
+			assert.Equal(t, !tc.failSet, disk.has(pendingKey(1)))
+		})
+	}
+}
+
+// storeRecords writes n held records to disk as an earlier run would have.
+func storeRecords(t *testing.T, disk *faultDisk, n int) {
+	t.Helper()
+	h := newHarness(t, storageConfig())
+	withDisk(t, h, disk)
+	for i := range n {
+		require.NoError(t, h.logs.ConsumeLogs(context.Background(), feedbackFor(traceID(byte(100+i)), "")))
+	}
+	require.NoError(t, h.s.Shutdown(context.Background()))
+	require.Equal(t, n+3, disk.keys(), "n records, the range, the cache and the dedupe window")
+}
+
+// Defect 3b: a chunk of the stored range that fails to read as one batch is
+// read key by key; a key that still fails stays in the range and is read
+// once the disk answers again, rather than being stranded.
+func TestRestoreNeverSkipsWhatItCouldNotRead(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 3)
+	disk.set(func(d *faultDisk) { d.failMulti = true; d.failKeys[pendingKey(1)] = true })
+
+	cfg := storageConfig()
+	h := newHarness(t, cfg)
+	withDisk(t, h, disk)
+	_, _, pending := h.s.c.sizes()
+	assert.Equal(t, 2, pending, "two read key by key; the third could not be read")
+	h.s.c.persist.mu.Lock()
+	lo := h.s.c.persist.lo
+	h.s.c.persist.mu.Unlock()
+	assert.Equal(t, uint64(1), lo, "the unread key stays in the range")
+
+	disk.set(func(d *faultDisk) { d.failMulti = false; delete(d.failKeys, pendingKey(1)) })
+	h.s.c.persist.readUnread()
+	_, _, pending = h.s.c.sizes()
+	assert.Equal(t, 3, pending, "read once the disk answered")
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// Defect 3c: a record the consumer refused past its grace is counted, logged
+// and deleted from storage, so it does not pin the stored range.
+func TestGivenUpRecordLeavesStorage(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	disk := newFaultDisk()
+	withDisk(t, h, disk)
+	h.s.c.setNext(consumertest.NewErr(errors.New("down for good")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(3), "x")))
+	require.True(t, h.s.c.persist.sync(ctx))
+	require.True(t, disk.has(pendingKey(1)))
+	h.clock.Advance(time.Hour) // past the deadline
+	h.s.c.emitter.tick(ctx)    // expired, refused, queued again
+	require.True(t, disk.has(pendingKey(1)), "still retried")
+	h.clock.Advance(time.Hour) // past the grace
+	retryNow(h.s.c.emitter)
+	h.s.c.emitter.flush(ctx) // refused past the grace: given up
+	require.True(t, h.s.c.persist.sync(ctx))
+	assert.False(t, disk.has(pendingKey(1)))
+	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// Defect 4: with a tiny max_attribute_length, held feedback still comes out
+// in the right trace, on the right span: ids are never cut.
+func TestIDsAreNeverCut(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxAttributeLength = 8
+	h := newHarness(t, cfg)
+	ld := feedbackFor(traceID(4), "a-long-feedback-id")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	lr.Attributes().PutStr("span_id", "0000000000000001")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(4), 1, "gpt-4o")))
+	h.s.c.emitter.flush(ctx)
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation))
+	assert.Equal(t, traceID(4), got[0].TraceID())
+	assert.Equal(t, "0000000000000001", got[0].SpanID().String())
+	assert.Equal(t, "a-long-feedback-id", attr(got[0], "id"))
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// Defect 5: a stored record that cannot be decoded is a failure, counted,
+// and stays in storage; it is not counted as delivered.
+func TestUndecodableRecordIsKept(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	cfg := storageConfig()
+	p := newPersister(disk, zap.NewNop(), newTelemetry(nil), cfg)
+	p.store(&store.PendingRecord{Key: store.TraceKey(traceID(5)), TraceID: traceID(5), FeedbackID: "bad", Deadline: startTime.Add(time.Hour).UnixNano(), Data: []byte{0xff, 0x01}})
+	p.writeQueued()
+
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(5), 1, "gpt-4o")))
+	h.s.c.emitter.flush(ctx)
+	assert.Empty(t, feedbackRecords(h.lsink.AllLogs()))
+	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+	assertNoCount(t, tt, "feedback_matched")
+	require.NoError(t, h.s.Shutdown(ctx))
+	assert.True(t, disk.has(pendingKey(1)), "kept")
+}
+
+// Defect 6: a hung disk never holds up the logs path; what the bounded
+// write queue cannot take is counted, and held in memory.
+func TestHungDiskNeverStallsTheLogsPath(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := storageConfig()
+	cfg.StorageQueueSize = 2
+	cfg.StorageTimeout = time.Hour
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	disk := newFaultDisk()
+	withDisk(t, h, disk)
+	release := make(chan struct{})
+	disk.set(func(d *faultDisk) { d.hang = release })
+	before := disk.callCount()
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(1), "")))
+	require.Eventually(t, func() bool { return disk.callCount() > before }, 5*time.Second, time.Millisecond, "the writer is stuck in the disk")
+	for i := byte(2); i <= 5; i++ {
+		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(i), "")), "returns while the disk hangs")
+	}
+	_, _, pending := h.s.c.sizes()
+	assert.Equal(t, 5, pending, "all held")
+	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "queue_full"))},
+	}, ignore())
+	close(release)
+	require.NoError(t, h.s.Shutdown(ctx))
+	assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 2, "the two the disk never got are emitted at shutdown; three are stored")
+}
+
+// Defect 7: records waiting to be re-sent to a refusing consumer count
+// toward pending.max_records, so inflow cannot grow the retry queue.
+func TestRetryQueueCountsTowardMaxRecords(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Pending.MaxRecords = 2
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	h.s.c.setNext(consumertest.NewErr(errors.New("exporter down")))
+	for i := byte(1); i <= 2; i++ {
+		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(i), "")))
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(i), 1, "m")))
+	}
+	h.s.c.emitter.flush(ctx) // refused: both wait to be re-sent
+	_, _, pending := h.s.c.sizes()
+	require.Zero(t, pending)
+	require.Equal(t, 2, h.s.c.emitter.queued())
+
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(3), "")))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1, "over the bound: out at once rather than held")
+	assert.Equal(t, correlationUnmatched, attr(got[0], attrCorrelation))
+	metadatatest.AssertEqualProcessorLlmFeedbackPendingOverflow(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+	h.s.c.setNext(h.lsink)
+	require.NoError(t, h.s.Shutdown(ctx))
+	assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 3)
+}
+
+// Defect 8: without storage, the last flush at shutdown retries a refusing
+// consumer until pending.shutdown_timeout; what is left is counted.
+func TestLastFlushRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		refusals     int32
+		wantFailures int64
+	}{
+		{name: "consumer recovers", refusals: 2, wantFailures: 0},
+		{name: "consumer never recovers", refusals: 1 << 30, wantFailures: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			tt := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+			cfg := createDefaultConfig().(*Config)
+			cfg.Pending.ShutdownTimeout = 500 * time.Millisecond
+			h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+			f := &flaky{sink: h.lsink}
+			f.n.Store(tc.refusals)
+			h.s.c.setNext(f)
+			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(8), "x")))
+			require.NoError(t, h.s.Shutdown(ctx))
+			assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 1-int(tc.wantFailures))
+			if tc.wantFailures == 0 {
+				assertNoCount(t, tt, "emit_failures")
+				return
+			}
+			metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: tc.wantFailures}}, ignore())
+		})
+	}
+}
+
+// Defect 9: with storage, the dedupe window survives a restart: a double
+// click on either side of it comes out once, with or without an id.
+func TestDedupeWindowSurvivesRestart(t *testing.T) {
+	for _, fbID := range []string{"", "click-2"} {
+		t.Run("id="+fbID, func(t *testing.T) {
+			ctx := context.Background()
+			disk := newFaultDisk()
+			first := newHarness(t, storageConfig())
+			withDisk(t, first, disk)
+			require.NoError(t, first.traces.ConsumeTraces(ctx, completion(traceID(6), 1, "gpt-4o")))
+			require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackFor(traceID(6), fbID)))
+			require.NoError(t, first.s.Shutdown(ctx))
+			require.Len(t, feedbackRecords(first.lsink.AllLogs()), 1)
+
+			second := newHarness(t, storageConfig())
+			withDisk(t, second, disk)
+			require.NoError(t, second.logs.ConsumeLogs(ctx, feedbackFor(traceID(6), fbID)))
+			require.NoError(t, second.s.Shutdown(ctx))
+			assert.Empty(t, feedbackRecords(second.lsink.AllLogs()), "the second click is a duplicate")
+		})
+	}
+}

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"github.com/cespare/xxhash/v2"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+)
+
+// KeyKind is how a feedback record names its completion.
+type KeyKind uint8
+
+// The kinds, in the order a record's attributes are tried.
+const (
+	ByTrace        KeyKind = iota // a trace id, with an optional Selector inside the trace
+	ByResponse                    // gen_ai.response.id, in any trace
+	ByAppKey                      // a configured attribute of the span or its resource
+	ByConversation                // the conversation's completion that ended last at or before At
+)
+
+// JoinKey is a feedback record's key into the cache and the pending store.
+// Values other than trace ids are kept as 64-bit hashes (xxhash, no seed:
+// the same after a restart); response ids and conversation ids are compared
+// whole on lookup as well, app key values by hash alone.
+type JoinKey struct {
+	Kind  KeyKind
+	App   uint8 // which configured key, for ByAppKey
+	Trace pcommon.TraceID
+	Hash  uint64
+}
+
+// HashValue is the hash a JoinKey keeps of a value.
+func HashValue(v string) uint64 { return xxhash.Sum64String(v) }
+
+// TraceKey is the key of a trace.
+func TraceKey(id pcommon.TraceID) JoinKey { return JoinKey{Kind: ByTrace, Trace: id} }
+
+// Query is what a feedback record looks for.
+type Query struct {
+	Key      JoinKey
+	Value    string   // the response or conversation id, compared whole
+	Selector Selector // inside a trace, for ByTrace
+	At       int64    // the feedback's time, for ByConversation
+}
+
+// ConversationStats sums a conversation's cached completions up to the one
+// a feedback record was joined to.
+type ConversationStats struct {
+	Completions, InputTokens, OutputTokens int64
+}
+
+// Match is the completion a query found.
+type Match struct {
+	Trace        pcommon.TraceID
+	Comp         genai.Completion
+	Conversation ConversationStats
+}

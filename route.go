@@ -1,0 +1,87 @@
+package llmfeedbackprocessor
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
+)
+
+// Route mode, for a routing tier in front of several joining collectors:
+// each feedback record is addressed to the trace of its completion, so that
+// a trace-id load balancer sends it where that completion's spans went.
+//
+// A record that names its trace is addressed at once. One that names its
+// completion by another key (response id, app key, conversation) is looked
+// up in the router's own cache of the completions that passed through it;
+// the record then carries the completion's trace_id and span_id, so the
+// backend joins exactly that completion, and llm.feedback.join_key (with,
+// for a conversation, the llm.conversation.* sums the router computed). A
+// record whose completion has not passed yet waits in the pending store, as
+// in join mode, and is addressed when it does; past pending::ttl it goes on
+// as it came, for the backend to mark unmatched.
+
+// routeFeedback addresses one feedback record, or holds it back.
+func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
+	f := c.keys.Parse(lr)
+	if !f.Valid() {
+		return passOn // the joining tier marks it invalid
+	}
+	if f.Key.Kind == store.ByTrace {
+		c.address(lr, f.TraceID, f.SpanID)
+		return passOn
+	}
+	now := c.now().UnixNano()
+	q := queryOf(&f, now)
+	c.mu.Lock()
+	m, found := c.cache.Find(q)
+	held := c.pending.Len()
+	c.mu.Unlock()
+	switch {
+	case found:
+		c.addressMatch(lr, &f, &m)
+		return passOn
+	case c.stopping.Load(), held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+		return passOn
+	}
+	data, err := encodeRecord(rl, sl, lr)
+	if err != nil {
+		return passOn
+	}
+	if f.ID == "" {
+		f.ID = feedback.DeriveID(lr)
+	}
+	b.hold = append(b.hold, &store.PendingRecord{
+		Key: q.Key, KeyName: f.Key.Name, KeyValue: q.Value, At: q.At,
+		FeedbackID: f.ID, Arrived: now, Deadline: now + int64(c.cfg.Pending.TTL), Data: data,
+	})
+	return takeOut
+}
+
+// addressMatch addresses lr to the completion the router found for it.
+func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, m *store.Match) {
+	c.address(lr, m.Trace, m.Comp.SpanID)
+	attrs := lr.Attributes()
+	attrs.PutStr(feedback.AttrSpanID, m.Comp.SpanID.String())
+	attrs.PutStr(attrJoinKey, f.Key.Name)
+	if f.Key.Kind == store.ByConversation {
+		attrs.PutInt(attrConvCompletions, m.Conversation.Completions)
+		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
+		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
+	}
+}
+
+// address writes the completion's trace id in normal form to trace_id, for
+// the joining tier, and places the record where a trace-id load balancer
+// sends the completion's spans (see RouteConfig).
+func (c *correlator) address(lr plog.LogRecord, trace pcommon.TraceID, span pcommon.SpanID) {
+	lr.Attributes().PutStr(feedback.AttrTraceID, trace.String())
+	id := trace
+	if s := lbkey.StandIn(trace); c.cfg.Route.RecordTraceID == RouteStandIn && !s.IsEmpty() {
+		id = s
+	}
+	lr.SetTraceID(id)
+	lr.SetSpanID(span)
+}
