@@ -105,8 +105,12 @@ func RequireComponents(t testing.TB, bin, path string) {
 		missing = append(missing, c)
 	}
 	if len(missing) > 0 {
-		t.Skipf("SKIPPED at collector %s: %s uses %s, which this build leaves out: "+
-			"the module proxy serves no build of it at %s (OTELCOL_MISSING in the Makefile)",
-			b.core, path, strings.Join(missing, ", "), b.core)
+		them := "them"
+		if len(missing) == 1 {
+			them = "it"
+		}
+		t.Skipf("SKIPPED at collector %s: %s uses %s, left out of this build because the module proxy "+
+			"serves no build of %s at %s (OTELCOL_MISSING in the Makefile)",
+			b.core, path, strings.Join(missing, ", "), them, b.core)
 	}
 }
