@@ -24,6 +24,7 @@ import (
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/benchdata"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 )
 
@@ -530,24 +531,38 @@ const memoryCount = 100_000
 // completions, new trace, response and conversation ids each batch).
 // "realistic" keeps the generator's traces, some of which hold several
 // completions; "one_per_trace" gives every completion its own trace, the
-// most a completion can cost. Run it with -benchtime=1x: the figure does not
-// depend on b.N.
+// most a completion can cost; both with the join indexes off. "indexed"
+// is one_per_trace with every completion carrying a response id, an app key
+// (join::keys: [app.message_id]) and a conversation id, all indexed. Run it
+// with -benchtime=1x: the figure does not depend on b.N.
 func BenchmarkMemoryCachedCompletion(b *testing.B) {
-	for _, own := range []bool{false, true} {
-		name := map[bool]string{false: "realistic", true: "one_per_trace"}[own]
+	for _, name := range []string{"realistic", "one_per_trace", "indexed"} {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				g := benchdata.New(5)
 				cfg := createDefaultConfig().(*Config)
 				cfg.Cache.MaxTraces = memoryCount
+				cfg.Join.ByResponseID, cfg.Join.ByConversation = false, false
+				if name == "indexed" {
+					cfg.Join = JoinConfig{Keys: []string{"app.message_id"}, ByResponseID: true, ByConversation: true, MaxConversations: memoryCount}
+				}
 				bt := g.Spans(spansPerBatch, completionPct, startTime)
 				p := newBenchProc(b, cfg)
 				ctx := context.Background()
 				before := benchHeapAfterGC()
 				for p.s.c.cache.Completions() < memoryCount && p.s.c.cache.Len() < memoryCount {
 					g.Refresh(bt, startTime)
-					if own {
+					if name != "realistic" {
 						g.OwnTraces(bt)
+					}
+					if name == "indexed" {
+						benchEachSpan(bt.Traces, func(s ptrace.Span) {
+							if genai.IsCompletion(s) {
+								s.Attributes().PutStr("gen_ai.response.id", "chatcmpl-"+g.UUID()[:29])
+								s.Attributes().PutStr("app.message_id", g.UUID())
+								s.Attributes().PutStr("gen_ai.conversation.id", g.UUID())
+							}
+						})
 					}
 					require.NoError(b, p.traces.ConsumeTraces(ctx, bt.Traces))
 				}

@@ -18,8 +18,11 @@ const unchained int32 = -2
 //
 // A response id or app key value seen on several completions finds the one
 // that ended last. A conversation's completions are chained through
-// stored.convNext; its count is bounded by MaxConversations, oldest
-// conversation out first.
+// stored.convNext from the head the conv map holds. Conversations are
+// bounded by MaxConversations; when it is reached, one indexed conversation
+// is dropped, picked by map iteration (that is, at random): keeping them in
+// order would cost another 16 bytes and a map entry per conversation, for a
+// bound that the cache's own bounds make rare.
 type indexes struct {
 	opts     IndexOptions
 	nKeys    int
@@ -27,16 +30,6 @@ type indexes struct {
 	appKey   []map[uint64]int32
 	appHash  []uint64 // nKeys per completion, by index in comps; 0: none
 	conv     map[uint64]int32
-	// convOrder queues conversations by when they were first indexed; an
-	// entry whose conversation left, or came back later, is skipped.
-	convOrder []convStamp
-	convFirst int
-	convSeq   uint64
-	convSince map[uint64]uint64 // conversation -> its stamp in convOrder
-}
-
-type convStamp struct {
-	hash, seq uint64
 }
 
 func newIndexes(opts IndexOptions) indexes {
@@ -49,7 +42,6 @@ func newIndexes(opts IndexOptions) indexes {
 	}
 	if opts.ByConversation {
 		ix.conv = map[uint64]int32{}
-		ix.convSince = map[uint64]uint64{}
 	}
 	return ix
 }
@@ -87,9 +79,6 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 		head, ok := ix.conv[h]
 		if !ok {
 			c.makeRoomForConversation()
-			ix.convSeq++
-			ix.convOrder = append(ix.convOrder, convStamp{hash: h, seq: ix.convSeq})
-			ix.convSince[h] = ix.convSeq
 			head = none
 		}
 		s.convNext = head
@@ -146,40 +135,29 @@ func (c *Cache) unchain(h uint64, i int32) {
 			ix.conv[h] = next
 		default:
 			delete(ix.conv, h)
-			delete(ix.convSince, h)
 		}
 		break
 	}
 	c.comps[i].convNext = unchained
 }
 
-// makeRoomForConversation un-indexes the oldest conversations while the
-// bound is reached; their completions stay cached, found by other keys.
+// makeRoomForConversation un-indexes conversations while the bound is
+// reached; their completions stay cached, found by other keys.
 func (c *Cache) makeRoomForConversation() {
 	ix := &c.idx
-	for len(ix.conv) >= ix.opts.MaxConversations && ix.convFirst < len(ix.convOrder) {
-		st := ix.convOrder[ix.convFirst]
-		ix.convOrder[ix.convFirst] = convStamp{}
-		ix.convFirst++
-		if ix.convSince[st.hash] != st.seq {
-			continue // that conversation left (or came back later)
+	for h, head := range ix.conv {
+		if len(ix.conv) < ix.opts.MaxConversations {
+			return
 		}
 		n := 0
-		for j := ix.conv[st.hash]; j != none; {
+		for j := head; j != none; {
 			next := c.comps[j].convNext
 			c.comps[j].convNext = unchained
 			j = next
 			n++
 		}
-		delete(ix.conv, st.hash)
-		delete(ix.convSince, st.hash)
+		delete(ix.conv, h)
 		c.OnEvict(ReasonMaxConversations, n)
-	}
-	// The queue's dead prefix is dropped once it is the larger half.
-	if ix.convFirst > len(ix.convOrder)/2 {
-		n := copy(ix.convOrder, ix.convOrder[ix.convFirst:])
-		ix.convOrder = ix.convOrder[:n]
-		ix.convFirst = 0
 	}
 }
 
