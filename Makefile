@@ -1,17 +1,39 @@
-# Everything here needs only Go and make; tools are pinned and installed into ./bin.
+# Everything here needs only Go and make; tools are pinned and installed into ./bin
+# or run with `go tool` from internal/tools/go.mod.
 GO       ?= go
 BIN      := $(CURDIR)/bin
+TOOL     := $(GO) tool -modfile=$(CURDIR)/internal/tools/go.mod
+# gotestsum runs go test and closes with the tests skipped and why.
+GOTEST   := $(TOOL) gotestsum --format pkgname-and-test-fails --
 OCB      := $(BIN)/builder
 OCB_VER  := v0.161.0
 OTELCOL  := $(BIN)/otelcol-llmfeedback
 SOURCES  := $(shell find . -name '*.go' -not -path './_build/*' -not -path './examples/*' -not -path './sdk/*') go.mod go.sum builder-config.yaml
 
-.PHONY: build run test demo bench generate clean fuzz flood
+# The newest release the module proxy serves: the collector ocb builds with it
+# (builder-config-v0165.yaml), and go.mod with every collector module raised to
+# it (scripts/gomod-release.sh), for `go test -modfile`. Components that
+# release lacks are left out of its build; its tests skip only what needs them
+# (OTELCOL_MISSING, kind:type) and say so.
+NEW_CORE    := v0.165.0
+NEW_STABLE  := v1.71.0
+NEW_CONTRIB := v0.165.1
+OCB_NEW     := $(BIN)/ocb-$(NEW_CORE)/builder
+OTELCOL_NEW := $(BIN)/otelcol-llmfeedback-v0165
+MODFILE_NEW := $(CURDIR)/_build/gomod-v0165/go.mod
+MISSING_NEW := exporter:file exporter:load_balancing connector:signal_to_metrics connector:count processor:transform
+
+.PHONY: build build-v0165 run lint fmt test demo bench generate clean fuzz flood
 
 build: $(OTELCOL)
 
+build-v0165: $(OTELCOL_NEW)
+
 $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VER)
+
+$(OCB_NEW):
+	GOBIN=$(dir $(OCB_NEW)) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(NEW_CORE)
 
 $(OTELCOL): $(OCB) $(SOURCES)
 	mkdir -p _build
@@ -19,17 +41,41 @@ $(OTELCOL): $(OCB) $(SOURCES)
 	mkdir -p $(BIN)
 	cp _build/otelcol-llmfeedback/otelcol-llmfeedback $(OTELCOL)
 
+# ocb's go.mod raises llm_feedback's own collector requirements to the
+# release's; the last line checks that the binary really has them.
+$(OTELCOL_NEW): $(OCB_NEW) $(SOURCES) builder-config-v0165.yaml
+	mkdir -p _build
+	$(OCB_NEW) --config builder-config-v0165.yaml
+	mkdir -p $(BIN)
+	cp _build/otelcol-llmfeedback-v0165/otelcol-llmfeedback $(OTELCOL_NEW)
+	$(GO) version -m $(OTELCOL_NEW) | grep -E 'go.opentelemetry.io/collector/processor\s+$(NEW_STABLE)\s'
+
+$(MODFILE_NEW): go.mod go.sum scripts/gomod-release.sh
+	GO=$(GO) scripts/gomod-release.sh $(MODFILE_NEW) $(NEW_CORE) $(NEW_STABLE) $(NEW_CONTRIB)
+
 run: build
 	$(OTELCOL) --config config.yaml
 
-# Unit, golden-file and lifecycle tests, then the end-to-end tests against the
-# built collector; the same for the Go helper module (sdk/go) and the demo's.
-test: build
-	$(GO) vet ./...
-	cd sdk/go && $(GO) vet ./...
-	cd cmd/demo && $(GO) vet ./...
-	OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
-	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GO) test -race -count=1 ./...
+# gofmt, goimports, go vet and staticcheck over every module (scripts/lint.sh).
+lint:
+	GO=$(GO) scripts/lint.sh
+
+# What lint's gofmt and goimports would change, changed.
+fmt:
+	files=$$(find . -name '*.go' -not -path './_build/*' -not -path '*/node_modules/*') && \
+	  gofmt -w $$files && \
+	  $(TOOL) goimports -local github.com/llm-feedback/llmfeedbackprocessor -w $$(grep -L '^// Code generated .* DO NOT EDIT\.$$' $$files)
+
+# Lint, then unit, golden-file and lifecycle tests and the end-to-end tests
+# against the built collector, for the root module and the Go helper module
+# (sdk/go): once at the pinned release, once at the newest.
+test: lint build build-v0165 $(MODFILE_NEW)
+	@echo "== collector $(OCB_VER): tests with go.mod, end-to-end against $(OTELCOL)"
+	OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
+	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
+	@echo "== collector $(NEW_CORE): tests with go.mod raised to it, end-to-end against $(OTELCOL_NEW)"
+	OTELCOL_BIN=$(OTELCOL_NEW) OTELCOL_MISSING="$(MISSING_NEW)" $(GOTEST) -race -count=1 -modfile=$(MODFILE_NEW) ./...
+	cd sdk/go && OTELCOL_BIN=$(OTELCOL_NEW) $(GOTEST) -race -count=1 ./...
 
 # The whole point on one screen: a simulated chat app sends spans and feedback
 # to the collector (config.yaml), then the enriched feedback is printed.
@@ -70,4 +116,4 @@ generate:
 	  rc=$$?; rm -rf $$tmp; exit $$rc
 
 clean:
-	rm -rf _build $(OTELCOL)
+	rm -rf _build $(OTELCOL) $(OTELCOL_NEW)

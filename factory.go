@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 )
@@ -24,13 +25,21 @@ func newFactory(f *factoryState) processor.Factory {
 	)
 }
 
-func (f *factoryState) createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+// createTraces wraps the traces side in processorhelper, for the standard
+// incoming and outgoing item metrics of each traces pipeline. The logs side
+// is not wrapped: it must see the next consumer's answer to commit or roll
+// back the batch (processor.go), which processorhelper keeps to itself.
+func (f *factoryState) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	s, err := f.get(set, cfg.(*Config))
 	if err != nil {
 		return nil, err
 	}
 	s.addTraces()
-	return &tracesProcessor{shared: s, next: next}, nil
+	tp := &tracesProcessor{shared: s, next: next}
+	return processorhelper.NewTraces(ctx, set, cfg, next, tp.observe,
+		processorhelper.WithCapabilities(tp.Capabilities()),
+		processorhelper.WithStart(tp.Start),
+		processorhelper.WithShutdown(tp.Shutdown))
 }
 
 func (f *factoryState) createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {

@@ -10,9 +10,7 @@ import (
 )
 
 // tracesProcessor is the traces pipeline's side: it reads completions into
-// the shared correlator and passes every span on unchanged. (The service
-// counts the items every processor receives and sends on, so this side
-// needs no processorhelper wrapper for that.)
+// the shared correlator and passes every span on unchanged.
 type tracesProcessor struct {
 	*shared
 	next consumer.Traces
@@ -28,6 +26,12 @@ func (p *tracesProcessor) Shutdown(ctx context.Context) error { return p.stopSid
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	p.c.observeTraces(td)
 	return p.next.ConsumeTraces(ctx, td)
+}
+
+// observe is ConsumeTraces without the hand-off, for processorhelper.
+func (p *tracesProcessor) observe(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	p.c.observeTraces(td)
+	return td, nil
 }
 
 // logsProcessor is the logs pipeline's side: it rewrites feedback records in

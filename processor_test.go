@@ -95,12 +95,14 @@ func TestSharedStateLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	lp, err := f.CreateLogs(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	require.Same(t, tp.(*tracesProcessor).shared, lp.(*logsProcessor).shared, "one state per config")
+	first := lp.(*logsProcessor).shared
+	require.Same(t, state.shared[cfg.(*Config)], first, "one state per config, for both sides")
+	require.Len(t, state.shared, 1)
 
 	other := f.CreateDefaultConfig()
 	op, err := f.CreateLogs(ctx, set, other, consumertest.NewNop())
 	require.NoError(t, err)
-	require.NotSame(t, tp.(*tracesProcessor).shared, op.(*logsProcessor).shared, "another config gets its own")
+	require.NotSame(t, first, op.(*logsProcessor).shared, "another config gets its own")
 	require.NoError(t, op.Shutdown(ctx), "shutdown before start is safe")
 
 	host := componenttest.NewNopHost()
@@ -115,7 +117,10 @@ func TestSharedStateLifecycle(t *testing.T) {
 
 	again, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	require.NotSame(t, tp.(*tracesProcessor).shared, again.(*tracesProcessor).shared)
+	state.mu.Lock()
+	fresh := state.shared[cfg.(*Config)]
+	state.mu.Unlock()
+	require.NotSame(t, first, fresh)
 	require.NoError(t, again.Shutdown(ctx))
 }
 

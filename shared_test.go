@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -99,5 +100,30 @@ func TestLayoutWarnings(t *testing.T) {
 			require.Equal(t, 1, logs.Len())
 			assert.Contains(t, logs.All()[0].Message, tc.want)
 		})
+	}
+}
+
+// The traces side reports the standard processor item metrics of its
+// pipeline, through processorhelper.
+func TestTracesSideItemMetrics(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	f := newFactoryForTest()
+	cfg := f.CreateDefaultConfig()
+	tp, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, tp.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, tp.ConsumeTraces(ctx, completion(traceID(1), 1, "gpt-4o")))
+	require.NoError(t, tp.Shutdown(ctx))
+	for _, name := range []string{"otelcol_processor_incoming_items", "otelcol_processor_outgoing_items"} {
+		m, err := tt.GetMetric(name)
+		require.NoError(t, err, name)
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		require.True(t, ok, name)
+		require.Len(t, sum.DataPoints, 1)
+		assert.Equal(t, int64(1), sum.DataPoints[0].Value, name)
 	}
 }

@@ -53,8 +53,10 @@ func FreePort(t testing.TB) int {
 // Ports are what a config template can use.
 type Ports struct {
 	GRPC, HTTP, Metrics int
-	// Dir is a directory the collector may write to (file exporter, storage).
+	// Dir is a directory the collector may write to (storage).
 	Dir string
+	// SinkURL is where SinkExporter sends: the Collector's Sink.
+	SinkURL string
 	// Extra holds test-specific values.
 	Extra map[string]any
 }
@@ -62,6 +64,8 @@ type Ports struct {
 // Collector is one running collector process.
 type Collector struct {
 	Ports
+	// Sink takes what the config's SinkExporter exports (New only).
+	Sink   *Sink
 	t      testing.TB
 	bin    string
 	config string
@@ -87,14 +91,21 @@ const Telemetry = `  telemetry:
                 host: 127.0.0.1
                 port: {{.Metrics}}`
 
-// New writes the config (a text/template over Ports) into dir and returns a
-// collector ready to Start. dir is kept across restarts of the same collector.
+// New writes the config (a text/template over Ports, with the fragments
+// Telemetry and SinkExporter) into dir and returns a collector ready to
+// Start, with a Sink of its own. dir is kept across restarts of the same
+// collector. A config that uses a component bin lacks fails or skips the test
+// (RequireComponents).
 func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *Collector {
 	t.Helper()
-	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir, Extra: extra}
+	sink := NewSink(t)
+	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir, SinkURL: sink.URL, Extra: extra}
 	tmpl, err := template.New("config").Parse(configTemplate)
 	if err == nil {
 		_, err = tmpl.New("telemetry").Parse(Telemetry)
+	}
+	if err == nil {
+		_, err = tmpl.New("sink").Parse(SinkExporter)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -107,18 +118,21 @@ func New(t testing.TB, bin, dir, configTemplate string, extra map[string]any) *C
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &Collector{Ports: p, t: t, bin: bin, config: path, client: &http.Client{Timeout: 10 * time.Second}}
+	RequireComponents(t, bin, path)
+	return &Collector{Ports: p, Sink: sink, t: t, bin: bin, config: path, client: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // NewFromFile runs a config file as it is, giving it the ports and dir in
 // the environment: OTLP_GRPC_PORT, OTLP_HTTP_PORT, METRICS_PORT, OUT_DIR,
-// plus env.
+// plus env. A config that uses a component bin lacks fails or skips the test
+// (RequireComponents).
 func NewFromFile(t testing.TB, bin, dir, path string, env map[string]string) *Collector {
 	t.Helper()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	RequireComponents(t, bin, path)
 	p := Ports{GRPC: FreePort(t), HTTP: FreePort(t), Metrics: FreePort(t), Dir: dir}
 	c := &Collector{Ports: p, t: t, bin: bin, config: abs, client: &http.Client{Timeout: 10 * time.Second}}
 	c.Env = []string{

@@ -206,14 +206,14 @@ func TestEndToEndByKeyNotFound(t *testing.T) {
 	assert.Equal(t, "T-1", unlisted.Attrs["app.ticket_id"])
 }
 
-// feedbackByID waits until the collector wrote exactly one feedback record
-// with id, and returns it.
-func feedbackByID(t *testing.T, col *collector, id string) fileRecord {
+// feedbackByID waits until the collector exported exactly one feedback
+// record with id, and returns it.
+func feedbackByID(t *testing.T, col *collector, id string) record {
 	t.Helper()
-	var rec fileRecord
+	var rec record
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		var found []fileRecord
-		for _, r := range readFileRecords(c, col.logsPath) {
+		var found []record
+		for _, r := range col.sink.records(c) {
 			if r.EventName == llmfeedback.EventName && r.Attrs["id"] == id {
 				found = append(found, r)
 			}

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,8 +32,9 @@ import (
 )
 
 // e2eConfig has llm_feedback in a traces and a logs pipeline under one id,
-// joining also by the app key app.message_id, and writes what leaves the logs
-// pipeline to a JSON-lines file.
+// joining also by the app key app.message_id, and exports what leaves the
+// logs pipeline as OTLP/JSON to the test's sink with the core otlp_http
+// exporter, which every collector release has.
 const e2eConfig = `
 receivers:
   otlp:
@@ -48,9 +49,12 @@ processors:
       ttl: %[4]s
 exporters:
   nop:
-  file/logs:
-    path: %[2]s
-    flush_interval: 100ms
+  otlp_http/sink:
+    endpoint: %[2]s
+    encoding: json
+    compression: none
+    sending_queue:
+      enabled: false
 service:
   telemetry:
     metrics:
@@ -69,7 +73,7 @@ service:
     logs:
       receivers: [otlp]
       processors: [llm_feedback]
-      exporters: [file/logs]
+      exporters: [otlp_http/sink]
 `
 
 // TestEndToEnd records feedback with this package through the real OTel Go
@@ -130,10 +134,10 @@ func TestEndToEnd(t *testing.T) {
 				recordFeedback()
 			}
 
-			var rec fileRecord
+			var rec record
 			require.EventuallyWithT(t, func(c *assert.CollectT) {
-				var found []fileRecord
-				for _, r := range readFileRecords(c, col.logsPath) {
+				var found []record
+				for _, r := range col.sink.records(c) {
 					if r.EventName == llmfeedback.EventName && r.TraceID == traceID {
 						found = append(found, r)
 					}
@@ -189,7 +193,7 @@ func otlpProviders(t *testing.T, port int) (*sdktrace.TracerProvider, *sdklog.Lo
 
 type collector struct {
 	httpPort, metricsPort int
-	logsPath              string
+	sink                  *logsSink
 }
 
 // startCollector runs $OTELCOL_BIN (skipping without it), with feedback
@@ -204,9 +208,9 @@ func startCollector(t *testing.T, pendingTTL string) *collector {
 	require.NoError(t, err, "OTELCOL_BIN")
 
 	dir := t.TempDir()
-	c := &collector{httpPort: freePort(t), metricsPort: freePort(t), logsPath: filepath.Join(dir, "logs.jsonl")}
+	c := &collector{httpPort: freePort(t), metricsPort: freePort(t), sink: newLogsSink(t)}
 	cfg := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, e2eConfig, c.httpPort, c.logsPath, c.metricsPort, pendingTTL), 0o600))
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, e2eConfig, c.httpPort, c.sink.url, c.metricsPort, pendingTTL), 0o600))
 
 	out := &syncBuffer{}
 	cmd := exec.Command(bin, "--config", cfg)
@@ -265,14 +269,14 @@ func (c *collector) metric(t require.TestingT, name string) float64 {
 	return sum
 }
 
-// fileRecord is one log record the file exporter wrote, its attribute values
-// as plain Go values (ints as int64).
-type fileRecord struct {
+// record is one log record the collector exported, its attribute values as
+// plain Go values (ints as int64).
+type record struct {
 	EventName, TraceID, SpanID string
 	Attrs, Resource            map[string]any
 }
 
-// The OTLP/JSON shapes the file exporter writes, decoded with encoding/json.
+// The OTLP/JSON shapes the collector exports, decoded with encoding/json.
 type (
 	otlpLogs struct {
 		ResourceLogs []struct {
@@ -341,26 +345,51 @@ func kvMap(kvs []otlpKV) map[string]any {
 	return m
 }
 
-// readFileRecords decodes the JSON lines written so far. A missing file is
-// empty; a line cut mid-write fails this attempt and the caller polls again.
-func readFileRecords(t require.TestingT, path string) []fileRecord {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// logsSink is an OTLP/HTTP logs endpoint on loopback that keeps the body of
+// every request; it is closed when the test ends.
+type logsSink struct {
+	url    string
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func newLogsSink(t *testing.T) *logsSink {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	var out []fileRecord
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
+	s := &logsSink{url: "http://" + l.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+func (s *logsSink) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil || r.URL.Path != "/v1/logs" {
+		http.Error(w, fmt.Sprintf("%s: %v", r.URL.Path, err), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.bodies = append(s.bodies, body)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("{}"))
+}
+
+// records decodes every request taken so far.
+func (s *logsSink) records(t require.TestingT) []record {
+	s.mu.Lock()
+	bodies := append([][]byte(nil), s.bodies...)
+	s.mu.Unlock()
+	var out []record
+	for _, body := range bodies {
 		var ld otlpLogs
-		require.NoError(t, json.Unmarshal(line, &ld))
+		require.NoError(t, json.Unmarshal(body, &ld))
 		for _, rl := range ld.ResourceLogs {
 			res := kvMap(rl.Resource.Attributes)
 			for _, sl := range rl.ScopeLogs {
 				for _, lr := range sl.LogRecords {
-					out = append(out, fileRecord{
+					out = append(out, record{
 						EventName: lr.EventName, TraceID: lr.TraceID, SpanID: lr.SpanID,
 						Attrs: kvMap(lr.Attributes), Resource: res,
 					})

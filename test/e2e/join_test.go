@@ -19,9 +19,10 @@ import (
 	tc "github.com/llm-feedback/llmfeedbackprocessor/internal/testcollector"
 )
 
-// baseConfig has llm_feedback in both pipelines and writes everything that
-// leaves each pipeline to a JSON-lines file. Extra "storage" puts a
-// file_storage extension behind llm_feedback.
+// baseConfig has llm_feedback in both pipelines and exports everything that
+// leaves them to the collector's Sink over OTLP/HTTP, which works with every
+// collector release. Extra "storage" puts a file_storage extension behind
+// llm_feedback.
 const baseConfig = `
 {{- if index .Extra "storage"}}
 extensions:
@@ -47,12 +48,7 @@ processors:
     join:
       keys: [app.message_id]
 exporters:
-  file/logs:
-    path: {{.Dir}}/logs.jsonl
-    flush_interval: 100ms
-  file/traces:
-    path: {{.Dir}}/traces.jsonl
-    flush_interval: 100ms
+{{template "sink" .}}
 service:
 {{- if index .Extra "storage"}}
   extensions: [file_storage/llm]
@@ -62,11 +58,11 @@ service:
     traces:
       receivers: [otlp]
       processors: [llm_feedback]
-      exporters: [file/traces]
+      exporters: [otlp_http/sink]
     logs:
       receivers: [otlp]
       processors: [llm_feedback]
-      exporters: [file/logs]
+      exporters: [otlp_http/sink]
 `
 
 func start(t *testing.T, extra map[string]any) *tc.Collector {
@@ -90,10 +86,8 @@ func input(t *testing.T, kase, file string) (ptrace.Traces, plog.Logs) {
 func feedbackOut(t *testing.T, c *tc.Collector, n int) []tc.Record {
 	var got []tc.Record
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		lds, err := tc.ReadLogsFile(filepath.Join(c.Dir, "logs.jsonl"))
-		require.NoError(ct, err)
 		got = got[:0]
-		for _, r := range tc.Flatten(lds) {
+		for _, r := range tc.Flatten(c.Sink.Logs()) {
 			if r.EventName == "LlmFeedbackMessage" {
 				got = append(got, r)
 			}
@@ -172,9 +166,7 @@ func TestFeedbackBeforeSpan(t *testing.T) {
 	td, ld := input(t, "before_span", "logs.yaml")
 	require.NoError(t, c.SendLogs(ld))
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		lds, err := tc.ReadLogsFile(filepath.Join(c.Dir, "logs.jsonl"))
-		require.NoError(ct, err)
-		recs := tc.Flatten(lds)
+		recs := tc.Flatten(c.Sink.Logs())
 		require.Len(ct, recs, 1)
 		require.Equal(ct, "ui", recs[0].Attrs["log.source"])
 	}, 20*time.Second, 50*time.Millisecond)
@@ -221,21 +213,17 @@ func TestPassThroughUnchanged(t *testing.T) {
 	require.NoError(t, c.SendLogs(ld))
 
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		tds, err := tc.ReadTracesFile(filepath.Join(c.Dir, "traces.jsonl"))
-		require.NoError(ct, err)
-		require.Len(ct, tds, len(sentTraces))
-		lds, err := tc.ReadLogsFile(filepath.Join(c.Dir, "logs.jsonl"))
-		require.NoError(ct, err)
-		require.Len(ct, lds, 1)
+		require.Len(ct, c.Sink.Traces(), len(sentTraces))
+		require.Len(ct, c.Sink.Logs(), 1)
 	}, 20*time.Second, 50*time.Millisecond)
-	tds, _ := tc.ReadTracesFile(filepath.Join(c.Dir, "traces.jsonl"))
+	tds := c.Sink.Traces()
 	for i := range sentTraces {
 		require.NoError(t, ptracetest.CompareTraces(sentTraces[i], tds[i]))
 		wantBytes, _ := (&ptrace.ProtoMarshaler{}).MarshalTraces(sentTraces[i])
 		gotBytes, _ := (&ptrace.ProtoMarshaler{}).MarshalTraces(tds[i])
 		require.Equal(t, wantBytes, gotBytes, "spans must pass byte for byte")
 	}
-	lds, _ := tc.ReadLogsFile(filepath.Join(c.Dir, "logs.jsonl"))
+	lds := c.Sink.Logs()
 	require.NoError(t, plogtest.CompareLogs(sent, lds[0]))
 	wantBytes, _ := (&plog.ProtoMarshaler{}).MarshalLogs(sent)
 	gotBytes, _ := (&plog.ProtoMarshaler{}).MarshalLogs(lds[0])
