@@ -38,7 +38,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		return c.routeFeedback(rl, sl, lr, b)
 	}
 	tel := c.tel
-	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackReceived, 1)
+	tel.feedbackReceived(1)
 	f := c.keys.Parse(lr)
 	if !f.Valid() {
 		c.enr.markInvalid(lr, &f)
@@ -144,15 +144,15 @@ func feedbackOf(r *store.PendingRecord, lr plog.LogRecord) feedback.Feedback {
 func (c *correlator) commit(b *logsBatch) {
 	tel := c.tel
 	for _, d := range b.delays {
-		c.recordMatch("immediate", d)
+		c.tel.feedbackMatched(false, d)
 	}
 	for _, reason := range b.invalid {
-		tel.add(tel.tb.ProcessorLlmFeedbackFeedbackInvalid, 1, tel.attr("reason", reason))
+		tel.feedbackInvalid(reason)
 	}
-	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackDuplicates, b.counts.duplicates)
-	tel.add(tel.tb.ProcessorLlmFeedbackPendingOverflow, b.counts.overflow)
-	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.overflow, tel.attr("reason", unmatchedOverflow))
-	tel.add(tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, b.counts.stopping, tel.attr("reason", unmatchedShutdown))
+	tel.feedbackDuplicates(b.counts.duplicates)
+	tel.pendingOverflow(b.counts.overflow)
+	tel.feedbackUnmatched(b.counts.overflow, unmatchedOverflow)
+	tel.feedbackUnmatched(b.counts.stopping, unmatchedShutdown)
 	if len(b.hold) == 0 {
 		return
 	}

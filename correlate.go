@@ -69,7 +69,7 @@ type evictions [len(evictionReasons)]int64
 
 func (c *correlator) recordEvictions(e evictions) {
 	for i, n := range e {
-		c.tel.add(c.tel.tb.ProcessorLlmFeedbackCacheEvictions, n, c.tel.attr("reason", evictionReasons[i]))
+		c.tel.cacheEvictions(n, evictionReasons[i])
 	}
 }
 
@@ -86,21 +86,13 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
 	}
 	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
-		tel.add(tel.tb.ProcessorLlmFeedbackTruncated, int64(n), tel.attr("reason", reason))
+		tel.truncated(int64(n), reason)
 	}}
 	c.seen.OnEvict = func(n int) {
-		tel.add(tel.tb.ProcessorLlmFeedbackCacheEvictions, int64(n), tel.attr("reason", store.ReasonMaxDedupeIDs))
+		tel.cacheEvictions(int64(n), store.ReasonMaxDedupeIDs)
 	}
 	c.emitter = newEmitter(c)
 	return c
-}
-
-func (c *correlator) recordMatch(join string, delayMs int64) {
-	c.tel.add(c.tel.tb.ProcessorLlmFeedbackFeedbackMatched, 1, c.tel.attr("join", join))
-	if delayMs < 0 {
-		delayMs = 0
-	}
-	c.tel.tb.ProcessorLlmFeedbackFeedbackDelay.Record(context.Background(), float64(delayMs))
 }
 
 // expire runs the TTLs: completions and dedupe ids are forgotten, feedback

@@ -129,7 +129,7 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 		return
 	}
 	if reason == unmatchedExpired && e.c.cfg.Pending.OnExpiry == OnExpiryDrop {
-		e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackDropped, int64(len(rs)))
+		e.c.tel.feedbackDropped(int64(len(rs)))
 		for _, r := range rs {
 			e.c.logger.Debug("dropping feedback whose completion never came", zap.String("id", r.FeedbackID), zap.String("trace_id", r.TraceID.String()))
 			e.c.persist.drop(r)
@@ -188,9 +188,9 @@ func (e *emitter) send(ctx context.Context, batch []readyRecord) ([]readyRecord,
 	e.mu.Unlock()
 	for i, r := range built {
 		if r.matched {
-			e.c.recordMatch("delayed", delays[i])
+			e.c.tel.feedbackMatched(true, delays[i])
 		} else {
-			e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackFeedbackUnmatched, 1, e.c.tel.attr("reason", r.reason))
+			e.c.tel.feedbackUnmatched(1, r.reason)
 		}
 		e.c.persist.drop(r.rec)
 	}
@@ -234,7 +234,7 @@ func (e *emitter) fail(rs []readyRecord, why string) {
 	if len(rs) == 0 {
 		return
 	}
-	e.c.tel.add(e.c.tel.tb.ProcessorLlmFeedbackEmitFailures, int64(len(rs)))
+	e.c.tel.emitFailures(int64(len(rs)))
 	for _, r := range rs {
 		e.c.logger.Error("feedback could not be delivered to the next consumer", zap.String("id", r.rec.FeedbackID), zap.String("trace_id", r.rec.TraceID.String()), zap.String("error", why))
 	}

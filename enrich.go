@@ -108,7 +108,7 @@ func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 				return true
 			}
 			if kept >= e.cfg.Feedback.MaxMetadataKeys {
-				e.truncated("max_metadata_keys", 1)
+				e.truncated(truncatedMetadataKeys, 1)
 				return true
 			}
 			v.MoveTo(attrs.PutEmpty(k))
@@ -119,7 +119,7 @@ func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 	e.truncate(attrs, valid)
 	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr && len(b.Str()) > e.cfg.MaxAttributeLength {
 		b.SetStr(cut(b.Str(), e.cfg.MaxAttributeLength))
-		e.truncated("max_attribute_length", 1)
+		e.truncated(truncatedAttributeLength, 1)
 	}
 }
 
@@ -133,7 +133,7 @@ func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
 		}
 		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
 			v.SetStr(cut(v.Str(), limit))
-			e.truncated("max_attribute_length", 1)
+			e.truncated(truncatedAttributeLength, 1)
 		}
 		return true
 	})

@@ -60,8 +60,8 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	}
 	ready, truncated, evicted := c.cacheBatch(completions)
 	c.recordEvictions(evicted)
-	c.tel.add(c.tel.tb.ProcessorLlmFeedbackCompletionsSeen, int64(len(completions)))
-	c.tel.add(c.tel.tb.ProcessorLlmFeedbackTruncated, int64(truncated), c.tel.attr("reason", "completion_field"))
+	c.tel.completionsSeen(int64(len(completions)))
+	c.tel.truncated(int64(truncated), truncatedCompletionField)
 	clear(completions) // drop the strings, so the pool keeps no cached data alive
 	*pooled = completions
 	completionsPool.Put(pooled)

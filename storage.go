@@ -29,7 +29,6 @@ const (
 const (
 	storageGet       = "get"
 	storageSet       = "set"
-	storageDelete    = "delete"
 	storageBatch     = "batch"
 	storageClient    = "client"
 	storageCorrupt   = "corrupt"
@@ -111,7 +110,7 @@ func openStorage(ctx context.Context, host component.Host, id component.ID, self
 }
 
 func (p *persister) failed(reason string, err error, fields ...zap.Field) {
-	p.tel.add(p.tel.tb.ProcessorLlmFeedbackStorageErrors, 1, p.tel.attr("reason", reason))
+	p.tel.storageError(reason)
 	p.logger.Warn("storage "+reason+" failed; going on without it", append(fields, zap.Error(err))...)
 }
 
@@ -378,7 +377,7 @@ func (p *persister) decode(start uint64, ops []*storage.Operation) []*store.Pend
 		seq := start + uint64(i)
 		r, err := store.UnmarshalPending(op.Value)
 		if err != nil {
-			p.tel.add(p.tel.tb.ProcessorLlmFeedbackStorageErrors, 1, p.tel.attr("reason", storageCorrupt))
+			p.tel.storageError(storageCorrupt)
 			p.logger.Error("a stored feedback record is corrupt; deleting it", zap.String("key", op.Key), zap.Error(err))
 			p.queue = append(p.queue, write{seq: seq})
 			continue
