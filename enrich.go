@@ -1,8 +1,6 @@
 package llmfeedbackprocessor
 
 import (
-	"unicode/utf8"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -141,11 +139,8 @@ func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
 
 // cut shortens s to at most limit bytes without splitting a UTF-8 sequence.
 func cut(s string, limit int) string {
-	i := limit
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
+	s, _ = genai.Cut(s, limit)
+	return s
 }
 
 // markInvalid marks a record that cannot be joined, with what is wrong.

@@ -275,11 +275,15 @@ func clampedOrEmpty(v string, cut *bool) string {
 }
 
 // clamp cuts s to MaxStringBytes without splitting a UTF-8 sequence.
-func clamp(s string) (string, bool) {
-	if len(s) <= MaxStringBytes {
+func clamp(s string) (string, bool) { return Cut(s, MaxStringBytes) }
+
+// Cut shortens s to at most limit bytes without splitting a UTF-8 sequence,
+// and reports whether it cut.
+func Cut(s string, limit int) (string, bool) {
+	if len(s) <= limit {
 		return s, false
 	}
-	i := MaxStringBytes
+	i := limit
 	for i > 0 && s[i]&0xC0 == 0x80 {
 		i--
 	}
