@@ -26,6 +26,9 @@ type faultDisk struct {
 	// fails every call that touches one of these keys.
 	failMulti bool
 	failKeys  map[string]bool
+	// failAfter applies a batch and then reports it failed, as a write
+	// that timed out after it reached the disk.
+	failAfter bool
 	reads     int // keys read
 	calls     int
 	closed    bool
@@ -132,6 +135,9 @@ func (d *faultDisk) Batch(ctx context.Context, ops ...*storage.Operation) error 
 		case storage.Delete:
 			delete(d.m, op.Key)
 		}
+	}
+	if d.failAfter {
+		return errDisk
 	}
 	return nil
 }

@@ -390,3 +390,56 @@ func TestDedupeWindowSurvivesRestart(t *testing.T) {
 		})
 	}
 }
+
+// Defect 3d: a stored range that cannot be read at start is not written
+// over: new records are held in memory only until it can be read, and then
+// what was stored is read back with them.
+func TestUnreadableRangeIsNotOverwritten(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 3)
+	disk.set(func(d *faultDisk) { d.failKeys[keyPendingRange] = true })
+
+	h := newHarness(t, storageConfig())
+	withDisk(t, h, disk)
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "new")))
+	require.True(t, h.s.c.persist.sync(ctx))
+	_, _, pending := h.s.c.sizes()
+	require.Equal(t, 1, pending, "only the new record: the stored ones cannot be read yet")
+	for seq := uint64(1); seq <= 3; seq++ {
+		assert.True(t, disk.has(pendingKey(seq)), "stored record %d left as it was", seq)
+	}
+
+	disk.set(func(d *faultDisk) { delete(d.failKeys, keyPendingRange) })
+	h.s.c.persist.readRangeAgain()
+	_, _, pending = h.s.c.sizes()
+	assert.Equal(t, 4, pending, "the three stored records are back")
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1, "the record the disk never got is emitted at shutdown; the others stay stored")
+	assert.Equal(t, "new", attr(got[0], "id"))
+}
+
+// Defect 3e: a write reported failed that did reach the disk is deleted when
+// its record leaves, so a restart does not emit it a second time.
+func TestFailedWriteThatLandedIsDeleted(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	first := newHarness(t, storageConfig())
+	withDisk(t, first, disk)
+	disk.set(func(d *faultDisk) { d.failAfter = true })
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackFor(traceID(8), "landed")))
+	require.True(t, first.s.c.persist.sync(ctx))
+	require.True(t, disk.has(pendingKey(1)), "on disk although the write was reported failed")
+	disk.set(func(d *faultDisk) { d.failAfter = false })
+	require.NoError(t, first.traces.ConsumeTraces(ctx, completion(traceID(8), 1, "gpt-4o")))
+	first.s.c.emitter.flush(ctx)
+	require.NoError(t, first.s.Shutdown(ctx))
+	require.Len(t, feedbackRecords(first.lsink.AllLogs()), 1)
+	assert.False(t, disk.has(pendingKey(1)), "deleted when delivered")
+
+	second := newHarness(t, storageConfig())
+	withDisk(t, second, disk)
+	require.NoError(t, second.s.Shutdown(ctx))
+	assert.Empty(t, feedbackRecords(second.lsink.AllLogs()), "nothing comes back after the restart")
+}

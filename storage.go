@@ -71,6 +71,10 @@ type persister struct {
 	inflight   bool
 	progress   chan struct{} // closed after each write, for sync
 	saved      uint64        // snapshot version last saved
+	// rangeUnknown is set when the stored range could not be read at start:
+	// nothing is written until it is (new keys would overwrite stored ones),
+	// and it is read again every flush interval.
+	rangeUnknown bool
 
 	wake    chan struct{}
 	quit    chan struct{}
@@ -144,7 +148,7 @@ func (p *persister) store(r *store.PendingRecord) {
 		return
 	}
 	p.mu.Lock()
-	if r.Gone || r.Seq != 0 {
+	if r.Gone || r.Seq != 0 || p.rangeUnknown {
 		p.mu.Unlock()
 		return
 	}
@@ -204,6 +208,7 @@ func (p *persister) start() {
 				p.writeQueued()
 				p.saveSnapshot()
 				p.readUnread()
+				p.readRangeAgain()
 			}
 		}
 	}()
@@ -253,15 +258,12 @@ func (p *persister) writeQueued() {
 	p.mu.Lock()
 	p.inflight = false
 	if err != nil {
-		// The records are held in memory only; the deletes are tried again
-		// with the next write (at most one per stored record).
-		for _, w := range sets {
-			if w.rec.Seq == w.seq {
-				w.rec.Seq = 0
-			}
-			delete(p.live, w.seq)
-		}
-		p.advance()
+		// The records are held in memory only (Stored stays false, so a
+		// shutdown emits them). They keep their keys in the range: a write
+		// reported failed may still have reached the disk, and the key is
+		// deleted when the record leaves, so a restart cannot read it back
+		// after it was delivered. The deletes are tried again with the next
+		// write (at most one per record with a key).
 		p.queue = append(dels, p.queue...)
 	} else {
 		for _, w := range sets {
@@ -304,6 +306,8 @@ func (p *persister) sync(ctx context.Context) bool {
 
 // restoreState reads the saved cache and dedupe window.
 func (p *persister) restoreState(ctx context.Context) (cache, seen []byte) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	ops := []*storage.Operation{storage.GetOperation(keyCache), storage.GetOperation(keySeen)}
 	if err := p.client.Batch(ctx, ops...); err != nil {
 		p.failed(storageGet, err)
@@ -316,7 +320,12 @@ func (p *persister) restoreState(ctx context.Context) (cache, seen []byte) {
 // storage fails to read is read key by key; a key that still fails stays in
 // the range, to be read later (readUnread) or after the next restart.
 func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
-	raw, err := p.client.Get(ctx, keyPendingRange)
+	get, cancel := context.WithTimeout(ctx, p.timeout)
+	raw, err := p.client.Get(get, keyPendingRange)
+	cancel()
+	p.mu.Lock()
+	p.rangeUnknown = err != nil
+	p.mu.Unlock()
 	if err != nil {
 		p.failed(storageGet, err)
 		return nil
@@ -335,10 +344,14 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 		for seq := start; seq <= hi && seq < start+restoreBatch; seq++ {
 			ops = append(ops, storage.GetOperation(pendingKey(seq)))
 		}
-		if err := p.client.Batch(ctx, ops...); err != nil {
+		if err := p.bounded(ctx, func(ctx context.Context) error { return p.client.Batch(ctx, ops...) }); err != nil {
 			p.failed(storageBatch, err, zap.Uint64("from", start), zap.Int("keys", len(ops)))
 			for _, op := range ops {
-				if op.Value, err = p.client.Get(ctx, op.Key); err != nil {
+				err = p.bounded(ctx, func(ctx context.Context) (err error) {
+					op.Value, err = p.client.Get(ctx, op.Key)
+					return err
+				})
+				if err != nil {
 					op.Value = nil
 					p.markUnread(start, ops, op)
 				}
@@ -350,6 +363,13 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 	p.advance()
 	p.mu.Unlock()
 	return out
+}
+
+// bounded runs one storage call under storage_timeout.
+func (p *persister) bounded(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	return call(ctx)
 }
 
 // markUnread keeps op's key in the range though it could not be read.
@@ -423,6 +443,20 @@ func (p *persister) readUnread() {
 	}
 }
 
+// readRangeAgain reads back what is stored once the range, unreadable at
+// start, can be read.
+func (p *persister) readRangeAgain() {
+	p.mu.Lock()
+	unknown := p.rangeUnknown
+	p.mu.Unlock()
+	if !unknown {
+		return
+	}
+	if got := p.restorePending(context.Background()); len(got) > 0 {
+		p.recovered(got)
+	}
+}
+
 // saveSnapshot stores the cache and the dedupe window when they changed.
 func (p *persister) saveSnapshot() {
 	version, cache, seen := p.snapshot(p.saved)
@@ -445,6 +479,8 @@ func (p *persister) stop(ctx context.Context) {
 		return
 	}
 	close(p.quit)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	select {
 	case <-p.stopped:
 	case <-ctx.Done():
