@@ -29,6 +29,20 @@ type logsBatch struct {
 	delays   []int64                // feedback delays of the records joined at once
 	invalid  []string               // reasons of the records marked invalid
 	counts   struct{ duplicates, overflow, stopping int64 }
+	// inFlight names an id another batch accepted and has not delivered
+	// yet; this batch is refused, to be retried once that one's fate is
+	// known (see consumeFeedback).
+	inFlight string
+}
+
+// has reports whether the batch itself accepted id a.
+func (b *logsBatch) has(a acceptedID) bool {
+	for _, x := range b.accepted {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 // consumeFeedback handles one feedback record of a batch in place, noting
@@ -52,14 +66,27 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
 
+	// An id accepted by a batch that is still being delivered is not yet a
+	// duplicate: that batch may be refused and rolled back, and the client
+	// that sent it may have given up on it (this batch can be its retry).
+	// So this batch is refused instead, and its retry decides.
+	id := acceptedID{trace: f.TraceID, id: f.ID}
 	c.mu.Lock()
 	accepted := c.seen.Accept(f.TraceID, f.ID, now)
+	inFlight := !accepted && c.inFlight[id] > 0 && !b.has(id)
+	if accepted {
+		c.inFlight[id]++
+	}
 	c.mu.Unlock()
+	if inFlight {
+		b.inFlight = f.ID
+		return takeOut
+	}
 	if !accepted {
 		b.counts.duplicates++
 		return takeOut
 	}
-	b.accepted = append(b.accepted, acceptedID{trace: f.TraceID, id: f.ID})
+	b.accepted = append(b.accepted, id)
 	c.version.Add(1)
 	// A record not found here is looked up again in commit, where a
 	// completion cached meanwhile cannot be missed.
@@ -142,6 +169,7 @@ func feedbackOf(r *store.PendingRecord, lr plog.LogRecord) feedback.Feedback {
 // for their completion (or are joined now, if it came meanwhile) and are
 // written to storage; its outcomes are counted.
 func (c *correlator) commit(b *logsBatch) {
+	c.settle(b)
 	tel := c.tel
 	for _, d := range b.delays {
 		c.tel.feedbackMatched(false, d)
@@ -157,7 +185,7 @@ func (c *correlator) commit(b *logsBatch) {
 		return
 	}
 	var ready []readyRecord
-	var overflow, held []*store.PendingRecord
+	var overflow, held, late []*store.PendingRecord
 	// The records are counted in waiting before they are looked up. A
 	// completion for one of them is either cached in its part before the
 	// lookup takes that part's lock, and found, or after, and then the
@@ -171,6 +199,10 @@ func (c *correlator) commit(b *logsBatch) {
 		switch m, ok := c.cache.find(r.Query()); {
 		case ok:
 			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
+		case c.stopping.Load():
+			// Stop began while the batch was delivered: the emitter may
+			// have drained what waits already, so this one goes out now.
+			late = append(late, r)
 		case c.pending.Add(r):
 			held = append(held, r)
 		default:
@@ -183,16 +215,33 @@ func (c *correlator) commit(b *logsBatch) {
 		c.persist.store(r)
 	}
 	c.emitter.enqueue(ready)
+	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)
+	c.emitter.release(late, unmatchedShutdown)
 }
 
 // rollback undoes what a refused batch did: its ids are forgotten, so the
 // caller's retry is not taken for a duplicate; its records are not held.
 func (c *correlator) rollback(b *logsBatch) {
+	c.settle(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range b.accepted {
 		c.seen.Forget(a.trace, a.id)
+	}
+}
+
+// settle marks the batch's ids as no longer in flight.
+func (c *correlator) settle(b *logsBatch) {
+	if len(b.accepted) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range b.accepted {
+		if c.inFlight[a]--; c.inFlight[a] <= 0 {
+			delete(c.inFlight, a)
+		}
 	}
 }
 

@@ -56,6 +56,9 @@ type correlator struct {
 	pending *store.Pending
 	waiting atomic.Int64
 	seen    *store.Seen
+	// inFlight counts, by id, the batches that accepted it and have not
+	// been delivered or refused yet; bounded by the batches in flight.
+	inFlight map[acceptedID]int
 	// version counts changes to the cache and the dedupe window, so an
 	// unchanged state is not saved again.
 	version atomic.Uint64
@@ -75,15 +78,16 @@ func (c *correlator) recordEvictions(e evictions) {
 
 func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() time.Time) *correlator {
 	c := &correlator{
-		cfg:     cfg,
-		logger:  logger,
-		tel:     tel,
-		now:     now,
-		matcher: feedback.NewMatcher(cfg.Feedback.EventNames),
-		keys:    feedback.Keys{ByResponse: cfg.Join.ByResponseID, AppKeys: cfg.Join.Keys, ByConversation: cfg.Join.ByConversation},
-		cache:   newCacheParts(cfg),
-		pending: store.NewPending(cfg.Pending.MaxRecords),
-		seen:    store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
+		cfg:      cfg,
+		logger:   logger,
+		tel:      tel,
+		now:      now,
+		matcher:  feedback.NewMatcher(cfg.Feedback.EventNames),
+		keys:     feedback.Keys{ByResponse: cfg.Join.ByResponseID, AppKeys: cfg.Join.Keys, ByConversation: cfg.Join.ByConversation},
+		cache:    newCacheParts(cfg),
+		pending:  store.NewPending(cfg.Pending.MaxRecords),
+		seen:     store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
+		inFlight: map[acceptedID]int{},
 	}
 	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
 		tel.truncated(int64(n), reason)
@@ -169,6 +173,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 	c.version.Add(1)
 	c.mu.Unlock()
 	c.emitter.enqueue(ready)
+	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)
 }
 

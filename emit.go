@@ -54,6 +54,7 @@ type emitter struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	stopped  atomic.Bool // stop is done: enqueue hands out at once
 }
 
 func newEmitter(c *correlator) *emitter {
@@ -77,6 +78,13 @@ func (e *emitter) enqueue(rs []readyRecord) {
 	}
 	e.size.Store(int64(len(e.queue)))
 	e.mu.Unlock()
+	if e.stopped.Load() {
+		// No loop drains the queue any more: hand it out now.
+		ctx, cancel := context.WithTimeout(context.Background(), e.c.cfg.Pending.ShutdownTimeout)
+		defer cancel()
+		e.lastFlush(ctx)
+		return
+	}
 	e.signal()
 }
 
@@ -128,7 +136,9 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 	if len(rs) == 0 {
 		return
 	}
-	if reason == unmatchedExpired && e.c.cfg.Pending.OnExpiry == OnExpiryDrop {
+	// In route mode an expired record goes on as it came, for the joining
+	// tier to judge; dropping is the joining tier's choice.
+	if reason == unmatchedExpired && e.c.cfg.Pending.OnExpiry == OnExpiryDrop && e.c.cfg.Mode == ModeJoin {
 		e.c.tel.feedbackDropped(int64(len(rs)))
 		for _, r := range rs {
 			e.c.logger.Debug("dropping feedback whose completion never came", zap.String("id", r.FeedbackID), zap.String("trace_id", r.TraceID.String()))
@@ -308,6 +318,7 @@ func (e *emitter) stop(ctx context.Context) {
 		}
 		e.release(held, unmatchedShutdown)
 		e.lastFlush(ctx)
+		e.stopped.Store(true)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -442,4 +443,48 @@ func TestFailedWriteThatLandedIsDeleted(t *testing.T) {
 	withDisk(t, second, disk)
 	require.NoError(t, second.s.Shutdown(ctx))
 	assert.Empty(t, feedbackRecords(second.lsink.AllLogs()), "nothing comes back after the restart")
+}
+
+// blocking holds each ConsumeLogs until released, then answers err.
+type blocking struct {
+	entered chan struct{}
+	release chan error
+	sink    *consumertest.LogsSink
+}
+
+func (b *blocking) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (b *blocking) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	b.entered <- struct{}{}
+	if err := <-b.release; err != nil {
+		return err
+	}
+	return b.sink.ConsumeLogs(ctx, ld)
+}
+
+// Defect 1b: a retry that arrives while the first try is still being
+// delivered is not dropped as a duplicate: if the first try is then
+// refused, the feedback would be lost. The retry is refused instead, and
+// its own retry comes out once.
+func TestRetryWhileFirstTryInFlight(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(4), 1, "gpt-4o")))
+	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
+	h.logs.next = next
+	batch := feedbackFor(traceID(4), "")
+	first := make(chan error)
+	go func() { first <- h.logs.ConsumeLogs(ctx, clone(batch)) }()
+	<-next.entered // the first try is with the exporter
+
+	err := h.logs.ConsumeLogs(ctx, clone(batch))
+	require.ErrorContains(t, err, "is being delivered by another request", "the concurrent retry is refused, not dropped")
+	next.release <- errors.New("exporter timed out")
+	require.Error(t, <-first, "the first try is refused too")
+
+	h.logs.next = h.lsink
+	require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)), "a later copy is a duplicate")
+	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1)
+	require.NoError(t, h.s.Shutdown(ctx))
 }

@@ -2,6 +2,7 @@ package llmfeedbackprocessor
 
 import (
 	"context"
+	"fmt"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -75,6 +76,10 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		})
 		return emptiedScope && rl.ScopeLogs().Len() == 0
 	})
+	if b.inFlight != "" {
+		p.c.rollback(&b)
+		return fmt.Errorf("llm_feedback: feedback id %q is being delivered by another request; retry this batch", b.inFlight)
+	}
 	// Appended after the walk: RemoveIf must not see the slice grow.
 	for _, ev := range b.evals {
 		evaluation(ev.dst, ev.rec, &ev.comp)

@@ -59,6 +59,7 @@ type stored struct {
 	next       int32 // the trace's next completion
 	entry      int32 // the trace, in Cache.entries
 	convNext   int32 // the conversation's next completion; unchained when not indexed by it
+	convPrev   int32 // the conversation's previous one, so leaving the chain is O(1)
 }
 
 // Cache keeps completion summaries by trace id. A trace's TTL counts from the

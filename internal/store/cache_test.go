@@ -538,3 +538,29 @@ func TestCacheLongIDs(t *testing.T) {
 	require.Empty(t, c.long)
 	checkCache(t, c)
 }
+
+// TestConversationChainLeavesInAnyOrder: completions leave a long
+// conversation from the middle, the head and the tail; what is left is still
+// found, with the right counts.
+func TestConversationChainLeavesInAnyOrder(t *testing.T) {
+	c := NewCache(1_000, 100, 1, IndexOptions{ByConversation: true, MaxConversations: 10})
+	for i := byte(1); i <= 6; i++ {
+		cp := comp(1, int64(i)*10, "")
+		cp.ConversationID = "conv"
+		c.Add(tid(i), cp, nil, int64(i))
+	}
+	q := Query{Key: JoinKey{Kind: ByConversation, Hash: HashValue("conv")}, Value: "conv", At: 1_000}
+	for _, gone := range []byte{3, 6, 1} { // middle, newest (head), oldest (tail)
+		c.remove(c.traces[tid(gone)])
+	}
+	m, ok := c.Find(q)
+	require.True(t, ok)
+	require.Equal(t, tid(5), m.Trace, "the latest turn left")
+	require.Equal(t, int64(3), m.Conversation.Completions)
+	for _, gone := range []byte{2, 4, 5} {
+		c.remove(c.traces[tid(gone)])
+	}
+	_, ok = c.Find(q)
+	require.False(t, ok)
+	require.Empty(t, c.idx.conv, "the conversation left with its last turn")
+}

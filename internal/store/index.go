@@ -83,7 +83,10 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 			c.makeRoomForConversation()
 			head = none
 		}
-		s.convNext = head
+		s.convNext, s.convPrev = head, none
+		if head != none {
+			c.comps[head].convPrev = i
+		}
 		ix.conv[h] = i
 	}
 }
@@ -121,26 +124,24 @@ func (c *Cache) unindex(i int32) {
 	}
 }
 
-// unchain takes i out of its conversation's chain.
+// unchain takes i out of its conversation's chain, in O(1): one
+// conversation can hold every completion of the cache (a constant
+// session.id), and eviction must not walk it.
 func (c *Cache) unchain(h uint64, i int32) {
-	ix := &c.idx
-	prev := none
-	for j := ix.conv[h]; j != none; prev, j = j, c.comps[j].convNext {
-		if j != i {
-			continue
-		}
-		next := c.comps[i].convNext
-		switch {
-		case prev != none:
-			c.comps[prev].convNext = next
-		case next != none:
-			ix.conv[h] = next
-		default:
-			delete(ix.conv, h)
-		}
-		break
+	s := &c.comps[i]
+	prev, next := s.convPrev, s.convNext
+	if next != none {
+		c.comps[next].convPrev = prev
 	}
-	c.comps[i].convNext = unchained
+	switch {
+	case prev != none:
+		c.comps[prev].convNext = next
+	case next != none:
+		c.idx.conv[h] = next
+	default:
+		delete(c.idx.conv, h)
+	}
+	s.convNext, s.convPrev = unchained, unchained
 }
 
 // makeRoomForConversation un-indexes conversations while the bound is
@@ -154,7 +155,7 @@ func (c *Cache) makeRoomForConversation() {
 		n := 0
 		for j := head; j != none; {
 			next := c.comps[j].convNext
-			c.comps[j].convNext = unchained
+			c.comps[j].convNext, c.comps[j].convPrev = unchained, unchained
 			j = next
 			n++
 		}
