@@ -15,13 +15,14 @@ type feedbackCheck struct {
 	with      bool
 	sent      int
 	once      int // sent ids that came out exactly once
-	joined    int // of those, joined to the right completion (with llm_feedback)
+	joined    int // of those, joined to the completion of its trace that ended last (with llm_feedback)
 	dup       int // sent ids that came out more than once
 	missing   int // sent ids that never came out
-	notJoined int // came out once, but not matched to a completion of its trace
+	notJoined int // came out once, but not joined to the completion it names
 	stray     int // records out that we did not send
-	// Joined, but not to the completion of the trace that ended last, which
-	// feedback naming only the trace should get; by [after, before].
+	// Joined to a completion of its trace, but not to the one that ended
+	// last, which feedback naming only the trace must get: a wrong join, so
+	// also counted in notJoined; by [after, before].
 	notLatest [2]int
 	sentWhen  [2]int
 }
@@ -85,18 +86,19 @@ func checkFeedback(path string, sent map[string]sentFeedback, with bool) (feedba
 			if !with {
 				break
 			}
-			if good[id] {
-				chk.joined++
-			} else {
-				chk.notJoined++
-			}
 			when := 0
 			if sent[id].before {
 				when = 1
 			}
 			chk.sentWhen[when]++
-			if good[id] && !latest[id] {
+			switch {
+			case good[id] && latest[id]:
+				chk.joined++
+			case good[id]:
 				chk.notLatest[when]++
+				chk.notJoined++
+			default:
+				chk.notJoined++
 			}
 		}
 	}

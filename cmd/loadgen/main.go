@@ -162,7 +162,7 @@ func run(o options) error {
 		fmt.Printf("LOADGEN feedback_joined %d/%d\n", joined, sent)
 	}
 	if failed {
-		return fmt.Errorf("some feedback did not come out exactly once (and joined, with llm_feedback); see above")
+		return fmt.Errorf("some feedback did not come out exactly once (and joined to the completion that ended last in its trace, with llm_feedback); see above")
 	}
 	return nil
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The join check passes only feedback joined to the completion that ended
+// last in its trace; a join to another completion of the trace fails the run.
+func TestCheckFeedbackJoin(t *testing.T) {
+	trace := pcommon.TraceID{1}
+	latest, other := pcommon.SpanID{2}, pcommon.SpanID{3}
+	sent := map[string]sentFeedback{"fb-1": {trace: trace, span: latest, others: []pcommon.SpanID{other}, before: true}}
+	for _, tc := range []struct {
+		name       string
+		trace      pcommon.TraceID
+		span       pcommon.SpanID
+		copies     int
+		corr       string
+		wantOK     bool
+		wantJoined int
+		notLatest  [2]int
+	}{
+		{name: "latest", trace: trace, span: latest, copies: 1, corr: "matched", wantOK: true, wantJoined: 1},
+		{name: "not_latest", trace: trace, span: other, copies: 1, corr: "matched", notLatest: [2]int{0, 1}},
+		{name: "unmatched", trace: trace, span: latest, copies: 1, corr: "unmatched"},
+		{name: "other_trace", trace: pcommon.TraceID{9}, span: latest, copies: 1, corr: "matched"},
+		{name: "twice", trace: trace, span: latest, copies: 2, corr: "matched"},
+		{name: "missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "feedback.jsonl")
+			var lines []byte
+			for range tc.copies {
+				b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-1", tc.trace, tc.span, tc.corr))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines = append(append(lines, b...), '\n')
+			}
+			if err := os.WriteFile(path, lines, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			chk, err := checkFeedback(path, sent, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := (result{fb: chk}).ok(); got != tc.wantOK {
+				t.Errorf("ok = %v, want %v (%+v)", got, tc.wantOK, chk)
+			}
+			if chk.joined != tc.wantJoined || chk.notLatest != tc.notLatest {
+				t.Errorf("joined %d, notLatest %v; want %d, %v", chk.joined, chk.notLatest, tc.wantJoined, tc.notLatest)
+			}
+		})
+	}
+}
+
+// joinedRecord is feedback as llm_feedback writes it out.
+func joinedRecord(id string, trace pcommon.TraceID, span pcommon.SpanID, corr string) plog.Logs {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("LlmFeedbackMessage")
+	lr.SetTraceID(trace)
+	lr.SetSpanID(span)
+	lr.Attributes().PutStr("id", id)
+	lr.Attributes().PutStr("llm.feedback.correlation", corr)
+	lr.Attributes().PutStr("span_id", hex.EncodeToString(span[:]))
+	return ld
+}
