@@ -75,6 +75,9 @@ $GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" .
 
 echo "== load test: the built collector without and with llm_feedback ($LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each)"
 $GO build -o "$out/loadgen" ./cmd/loadgen
+# A failed load test (feedback lost, duplicated or joined wrongly, or no
+# collector) still lets every figure below print, then fails the run.
+loadgen_rc=0
 pin=() collector_cpus=""
 if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
 	# The collector gets CPU 0 and the load generator CPU 1, so the sender's
@@ -82,7 +85,7 @@ if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
 	pin=(taskset -c 1) collector_cpus=0
 fi
 "${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" \
-	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || true
+	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || loadgen_rc=$?
 
 # value FILE BENCH METRIC: the values of METRIC (a unit such as ns/op or
 # ns/join) on the lines of benchmark BENCH (name without -N and #NN), in order.
@@ -139,3 +142,7 @@ echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCa
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"
 echo "BENCH e2e_feedback_joined $(loadgen feedback_joined)"
+if ((loadgen_rc != 0)); then
+	echo "bench: the load test failed (exit $loadgen_rc); see its output above" >&2
+	exit "$loadgen_rc"
+fi
