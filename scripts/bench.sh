@@ -3,27 +3,35 @@
 # their floors (the floor and ours interleaved in one `go test -bench`
 # invocation, so each ratio compares measurements taken moments apart), the
 # memory per cached completion and per held feedback, and the end-to-end load
-# test of the built collector with and without llm_feedback (cmd/loadgen).
-# Prints one BENCH line per figure, last. Sized for 2 cores: about 5.5 minutes.
+# test (cmd/loadgen) of a collector built with llm_feedback and the contrib
+# processors that also keep state per trace (scripts/builder-bench.yaml), in
+# four modes: none, llm_feedback, tail_sampling and groupbytrace, all under
+# one memory budget. Prints the per-mode table, then one BENCH line per
+# figure, last. Sized for 2 cores: about 10 minutes.
 #
-# Knobs (environment): OTELCOL_BIN (default bin/otelcol-llmfeedback, which
-# `make build` makes), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
+# Knobs (environment): OTELCOL_BIN (default bin/otelcol-bench, which
+# `make bench` builds), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
 # TRACES_ITERS, LOGS_ITERS, JOIN_ITERS, DELAYED_ITERS (batches per
 # sub-benchmark: 2000, 5000, 1000, 300), DECODE_ITERS and E2E_ROUNDS (the
 # in-process decode-and-consume pair: 1500 batches, 2 rounds), JOIN_COUNT
 # (runs of the delayed-join benchmark, 5), MEM_COUNT (runs of the memory benchmarks, 3),
-# LOADGEN_WARMUP (sending before measuring, 20s: long enough for the
-# completion cache to fill up to cache::max_traces and evict, as it does in a
-# collector that has run a while), LOADGEN_DURATION (measured time per
-# collector run, 20s), LOADGEN_ROUNDS (pairs of runs without and with
-# llm_feedback, 3; the ratio is the median of the pairs' ratios),
+# LOADGEN_WARMUP (sending before measuring, 30s: as long as tail_sampling and
+# groupbytrace hold spans, so they release as many as they take in, and long
+# enough for llm_feedback's cache to fill up to cache::max_traces and evict,
+# as in a collector that has run a while), LOADGEN_DURATION (measured time
+# per run, 10s), LOADGEN_ROUNDS (runs of every mode, 3, the order of modes
+# reversed every other round; figures are medians over the runs in which the
+# collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
+# LOADGEN_MEMORY_LIMIT_MIB (the budget: memory_limiter limit_mib, GOMEMLIMIT
+# at 80% of it, GOGC=off; 2048), LOADGEN_CPU_BOUND (the share of its CPU the
+# collector must use for a run to count, 0.9),
 # BENCH_PROFILE_DIR (when set, CPU and memory profiles of the benchmarks are
 # written there, with the test binary for `go tool pprof`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
-OTELCOL=${OTELCOL_BIN:-bin/otelcol-llmfeedback}
+OTELCOL=${OTELCOL_BIN:-bin/otelcol-bench}
 ROUNDS=${BENCH_ROUNDS:-5}
 TRACES_ITERS=${TRACES_ITERS:-2000}
 LOGS_ITERS=${LOGS_ITERS:-5000}
@@ -33,15 +41,18 @@ DECODE_ITERS=${DECODE_ITERS:-1500}
 E2E_ROUNDS=${E2E_ROUNDS:-2}
 JOIN_COUNT=${JOIN_COUNT:-5}
 MEM_COUNT=${MEM_COUNT:-3}
-LOADGEN_DURATION=${LOADGEN_DURATION:-20s}
-LOADGEN_WARMUP=${LOADGEN_WARMUP:-20s}
+LOADGEN_DURATION=${LOADGEN_DURATION:-10s}
+LOADGEN_WARMUP=${LOADGEN_WARMUP:-30s}
 LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
+LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
+LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-2048}
+LOADGEN_CPU_BOUND=${LOADGEN_CPU_BOUND:-0.9}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 if [[ ! -x $OTELCOL ]]; then
-	echo "bench: $OTELCOL is missing; run make build (make bench does)" >&2
+	echo "bench: $OTELCOL is missing; make bench builds it" >&2
 	exit 1
 fi
 
@@ -73,7 +84,7 @@ if command -v taskset >/dev/null; then one_cpu=(taskset -c 0); fi
 echo "== benchmarks: memory after 100,000 ($MEM_COUNT runs)"
 $GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" . | tee "$out/mem.txt"
 
-echo "== load test: the built collector without and with llm_feedback ($LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each)"
+echo "== load test: $LOADGEN_MODES, $LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each"
 $GO build -o "$out/loadgen" ./cmd/loadgen
 # A failed load test (feedback lost, duplicated or joined wrongly, or no
 # collector) still lets every figure below print, then fails the run.
@@ -84,7 +95,8 @@ if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
 	# own work does not eat into what the collector can take.
 	pin=(taskset -c 1) collector_cpus=0
 fi
-"${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" \
+"${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" -modes "$LOADGEN_MODES" \
+	-memory-limit-mib "$LOADGEN_MEMORY_LIMIT_MIB" -cpu-bound "$LOADGEN_CPU_BOUND" \
 	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || loadgen_rc=$?
 
 # value FILE BENCH METRIC: the values of METRIC (a unit such as ns/op or
@@ -130,9 +142,10 @@ echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/rati
 echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
 echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
 echo "decode and consume, in process, throughput with/without: $(ratio "$out/decode.txt" BenchmarkDecodeAndConsume/without BenchmarkDecodeAndConsume/with)"
-echo "collector peak RSS: with $(loadgen 'with peak_rss_bytes' | awk '{ printf "%.1f MiB", $1/1048576 }'), without $(loadgen 'without peak_rss_bytes' | awk '{ printf "%.1f MiB", $1/1048576 }')"
-echo "spans per second (median): with $(loadgen 'with spans_per_sec'), without $(loadgen 'without spans_per_sec'); with/without per round: $(loadgen throughput_ratio_per_round)"
-echo "spans per collector CPU-second, with/without: $(loadgen spans_per_cpu_second_ratio) (CPU time rather than wall time: counts any idle time of the collector out)"
+echo "spans per collector CPU-second, llm_feedback/none, per round: $(loadgen spans_per_cpu_second_ratio_per_round)"
+echo "spans per second, llm_feedback/none, per round: $(loadgen throughput_ratio_per_round)"
+echo "load test, per mode (medians over the runs in which the collector was CPU-bound; under GOGC=off every mode's RSS fills the budget, the live heap is what it keeps):"
+grep '^|' "$out/loadgen.txt" || true
 echo "== load: $(uptime)"
 
 echo "BENCH traces_path_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours BenchmarkTracesPath/floor)"
@@ -140,7 +153,14 @@ echo "BENCH logs_passthrough_vs_floor $(ratio "$out/ratio.txt" BenchmarkLogsPass
 echo "BENCH ns_per_feedback_join $(value "$out/join.txt" BenchmarkFeedbackJoin/ours ns/join | median)"
 echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/one_per_trace B/completion | median)"
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
+echo "BENCH e2e_cpu_per_span_ratio $(loadgen spans_per_cpu_second_ratio)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"
+# Added memory is measured as peak live heap: under the budget (GOGC=off)
+# every mode's peak RSS is the budget itself.
+for peer in tail_sampling groupbytrace; do
+	echo "BENCH e2e_added_cpu_vs_$peer $(loadgen "added_cpu_vs_$peer")"
+	echo "BENCH e2e_added_rss_vs_$peer $(loadgen "added_live_heap_vs_$peer")"
+done
 echo "BENCH e2e_feedback_joined $(loadgen feedback_joined)"
 if ((loadgen_rc != 0)); then
 	echo "bench: the load test failed (exit $loadgen_rc); see its output above" >&2

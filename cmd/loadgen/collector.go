@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,13 +17,16 @@ import (
 	"time"
 )
 
-// configTemplate is the same collector with and without llm_feedback: OTLP
-// gRPC in, spans to nop, logs to a JSON-lines file (only feedback is sent on
-// logs, so that is cheap). The pipelines are synchronous, so the spans the
-// receiver accepted are the spans the nop exporter took (nop has no
+// configTemplate is the same collector in every mode: OTLP gRPC in, a
+// memory_limiter first in both pipelines, spans to nop, logs to a JSON-lines
+// file (only feedback is sent on logs, so that is cheap); the mode's
+// processor, if any, after the memory_limiter. The spans the receiver
+// accepted are what the pipeline took in: llm_feedback passes them on before
+// its call returns; tail_sampling and groupbytrace hold them for HoldFor and
+// then pass them on, as many a second as they take in once warm. (nop has no
 // exporterhelper, hence no otelcol_exporter_sent_spans; and the
 // telemetry.newPipelineTelemetry gate that would count them makes the
-// Prometheus endpoint fail with duplicate series in v0.161.0).
+// Prometheus endpoint fail with duplicate series in v0.161.0.)
 const configTemplate = `
 receivers:
   otlp:
@@ -30,18 +34,38 @@ receivers:
       grpc:
         endpoint: 127.0.0.1:{{.GRPC}}
         max_recv_msg_size_mib: 64
-{{- if .With}}
 processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: {{.MemoryLimitMiB}}
+{{- if eq .Mode "llm_feedback"}}
   llm_feedback:
+    cache:
+      max_traces: {{.MaxTraces}}
     pending:
       ttl: {{.PendingTTL}}
+{{- else if eq .Mode "tail_sampling"}}
+  tail_sampling:
+    decision_wait: {{.HoldFor}}
+    num_traces: {{.MaxTraces}}
+    policies:
+      - name: keep-all
+        type: always_sample
+{{- else if eq .Mode "groupbytrace"}}
+  groupbytrace:
+    wait_duration: {{.HoldFor}}
+    num_traces: {{.MaxTraces}}
 {{- end}}
+extensions:
+  pprof:
+    endpoint: 127.0.0.1:{{.Pprof}}
 exporters:
   nop:
   file/feedback:
     path: {{.Dir}}/feedback.jsonl
     flush_interval: 100ms
 service:
+  extensions: [pprof]
   telemetry:
     logs:
       level: info
@@ -56,19 +80,23 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [{{if .With}}llm_feedback{{end}}]
+      processors: [memory_limiter{{if ne .Mode "none"}}, {{.Mode}}{{end}}]
       exporters: [nop]
     logs:
       receivers: [otlp]
-      processors: [{{if .With}}llm_feedback{{end}}]
+      processors: [memory_limiter{{if eq .Mode "llm_feedback"}}, llm_feedback{{end}}]
       exporters: [file/feedback]
 `
 
 type collector struct {
-	GRPC, Metrics int
-	Dir           string
-	With          bool
-	PendingTTL    time.Duration
+	GRPC, Metrics  int
+	Pprof          int
+	Dir            string
+	Mode           mode
+	PendingTTL     time.Duration
+	MaxTraces      int
+	HoldFor        time.Duration
+	MemoryLimitMiB int
 
 	cmd    *exec.Cmd
 	out    *os.File
@@ -85,19 +113,26 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startCollector writes the config into dir and starts bin, pinned to cpus
-// when given, with GOMAXPROCS set when gomaxprocs > 0, and waits until it is
+// startCollector writes the config of mode m into dir and starts bin under
+// the options' memory budget, GOGC and GOMAXPROCS, pinned to their CPUs when
+// given, with the Go runtime's GC trace on its stderr; and waits until it is
 // ready.
-func startCollector(bin, dir string, with bool, pendingTTL time.Duration, cpus string, gomaxprocs int) (*collector, error) {
+func startCollector(bin, dir string, m mode, o options) (*collector, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	c := &collector{Dir: dir, With: with, PendingTTL: pendingTTL, client: &http.Client{Timeout: 10 * time.Second}}
+	c := &collector{
+		Dir: dir, Mode: m, PendingTTL: o.pendingTTL, MaxTraces: o.maxTraces, HoldFor: o.holdFor, MemoryLimitMiB: o.memLimitMiB,
+		client: &http.Client{Timeout: 10 * time.Second},
+	}
 	var err error
 	if c.GRPC, err = freePort(); err != nil {
 		return nil, err
 	}
 	if c.Metrics, err = freePort(); err != nil {
+		return nil, err
+	}
+	if c.Pprof, err = freePort(); err != nil {
 		return nil, err
 	}
 	var cfg bytes.Buffer
@@ -110,17 +145,18 @@ func startCollector(bin, dir string, with bool, pendingTTL time.Duration, cpus s
 	}
 	args := []string{"--config", path}
 	name := bin
-	if cpus != "" {
+	if o.cpus != "" {
 		// taskset execs the collector: the pid stays the collector's.
-		args = append([]string{"-c", cpus, bin}, args...)
+		args = append([]string{"-c", o.cpus, bin}, args...)
 		name = "taskset"
 	}
 	if c.out, err = os.Create(filepath.Join(dir, "collector.log")); err != nil {
 		return nil, err
 	}
 	c.cmd = exec.Command(name, args...)
-	if gomaxprocs > 0 {
-		c.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	c.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+goMemLimit(o.memLimitMiB), "GOGC="+o.gogc, "GODEBUG=gctrace=1")
+	if o.gomaxprocs > 0 {
+		c.cmd.Env = append(c.cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.gomaxprocs))
 	}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.Dir = dir
@@ -214,6 +250,24 @@ func (c *collector) saveMetrics() {
 	_ = os.WriteFile(filepath.Join(c.Dir, "metrics.txt"), buf.Bytes(), 0o644)
 }
 
+// collectGarbage runs a GC cycle in the collector (pprof's heap profile
+// does, asked with gc=1), so that the GC trace shows the heap it keeps live
+// however seldom the budget made it collect. Marking a heap of a gigabyte or
+// more on a busy CPU takes a while, hence the long timeout.
+func (c *collector) collectGarbage() error {
+	client := http.Client{Timeout: 2 * time.Minute}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", c.Pprof))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("pprof heap: %s", resp.Status)
+	}
+	return err
+}
+
 // exportedSpans is what went through the traces pipeline to the exporter:
 // what the receiver accepted, as the pipeline is synchronous.
 func (c *collector) exportedSpans() (float64, string, error) {
@@ -259,4 +313,40 @@ func (c *collector) cpuTime() time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const clkTck = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / clkTck
+}
+
+// gcTrace is what the runtime's GC trace (GODEBUG=gctrace=1) in the
+// collector's output says: lines such as "gc 7 @42.1s 3%: ..., 1590->1602->212
+// MB, ...", the share of time spent in GC since start, then the heap at the
+// start and end of the cycle and the heap it left live. With GOGC=off and
+// GOMEMLIMIT every mode's RSS fills the budget; what a mode keeps shows in
+// the heap each cycle leaves live.
+type gcTrace struct {
+	cycles   int
+	peakLive int64   // bytes
+	share    float64 // of the collector's time in GC, at the last cycle
+}
+
+func readGCTrace(output string) gcTrace {
+	var t gcTrace
+	for _, line := range strings.Split(output, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[0] != "gc" || !strings.HasSuffix(f[3], "%:") {
+			continue
+		}
+		for _, part := range strings.Split(line, ", ") {
+			heap, ok := strings.CutSuffix(part, " MB")
+			sizes := strings.Split(heap, "->")
+			if !ok || len(sizes) != 3 {
+				continue
+			}
+			if live, err := strconv.ParseInt(sizes[2], 10, 64); err == nil {
+				t.peakLive = max(t.peakLive, live<<20)
+				t.cycles++
+				t.share, _ = strconv.ParseFloat(strings.TrimSuffix(f[3], "%:"), 64)
+				t.share /= 100
+			}
+		}
+	}
+	return t
 }

@@ -1,12 +1,24 @@
-// Command loadgen measures what llm_feedback costs a real collector. It runs
-// the built collector twice, once with llm_feedback in the traces and logs
-// pipelines and once without it, with the same receiver and exporters, and
-// for a set time sends each as many spans as it takes over OTLP/gRPC on
-// loopback: batches of 1,000 spans of which 5% are LLM completions, and
-// feedback for 2% of the completions, half of it sent before the batch that
-// holds its span. It reports spans per second for each run and their ratio,
-// the collector's peak RSS, and checks that every feedback record sent came
-// out of the collector exactly once, joined to its completion.
+// Command loadgen measures what llm_feedback costs a real collector, next to
+// the contrib processors that also keep state per trace. It runs the built
+// collector once per mode and round: none (no processor but the
+// memory_limiter), llm_feedback (in the traces and logs pipelines),
+// tail_sampling (one always_sample policy) and groupbytrace, the last two
+// holding spans for 30s and bounded to as many traces as llm_feedback's
+// cache. Every mode runs under the same memory budget, set as operators set
+// it: a memory_limiter first in every pipeline and GOMEMLIMIT at 80% of its
+// limit, with GOGC=off so that the budget alone paces the garbage collector.
+// The order of the modes is reversed every other round.
+//
+// Each run sends as many spans as the collector takes over OTLP/gRPC on
+// loopback, for a warmup and then a measured time: batches of 1,000 spans of
+// which 5% are LLM completions, and feedback for 2% of the completions, half
+// of it sent before the batch that holds its span. Per mode it reports the
+// collector's CPU-seconds per million spans, spans per second, peak RSS and
+// peak live heap, medians over the runs in which the collector was CPU-bound;
+// a run in which it was not is reported and left out. It checks that every
+// feedback record sent came out of the collector exactly once, joined to the
+// completion that ended last in its trace when llm_feedback is in the
+// pipeline, and exits non-zero when one did not.
 //
 // Everything it starts it stops; it exits by itself.
 package main
@@ -18,10 +30,26 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
+
+// mode is what the collector runs in its traces pipeline, after the
+// memory_limiter.
+type mode string
+
+const (
+	modeNone         mode = "none"
+	modeOurs         mode = "llm_feedback"
+	modeTailSampling mode = "tail_sampling"
+	modeGroupByTrace mode = "groupbytrace"
+)
+
+// peers are the modes llm_feedback's added cost is compared with.
+var peers = []mode{modeTailSampling, modeGroupByTrace}
 
 type options struct {
 	collector    string
@@ -33,9 +61,14 @@ type options struct {
 	feedbackPct  float64
 	beforePct    float64
 	pendingTTL   time.Duration
+	maxTraces    int
+	holdFor      time.Duration
+	memLimitMiB  int
+	gogc         string
 	cpus         string
 	gomaxprocs   int
-	modes        []string
+	cpuBound     float64
+	modes        []mode
 	rounds       int
 	keep         bool
 	drainTimeout time.Duration
@@ -44,25 +77,36 @@ type options struct {
 func main() {
 	var o options
 	var modes string
-	flag.StringVar(&o.collector, "collector", envOr("OTELCOL_BIN", "bin/otelcol-llmfeedback"), "collector binary (make build)")
+	flag.StringVar(&o.collector, "collector", envOr("OTELCOL_BIN", "bin/otelcol-bench"),
+		"collector binary, with llm_feedback, tail_sampling, groupbytrace and pprof (make bench builds bin/otelcol-bench from scripts/builder-bench.yaml)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured sending time per run")
-	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too)")
+	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too); "+
+		"at least -hold-for, so that tail_sampling and groupbytrace hold and release as many spans as they take in")
 	flag.IntVar(&o.senders, "senders", 8, "concurrent senders, each with its own connection (requests in flight)")
 	flag.IntVar(&o.spans, "spans", 1000, "spans per batch")
 	flag.Float64Var(&o.completion, "completion-pct", 5, "percent of spans that are LLM completions")
 	flag.Float64Var(&o.feedbackPct, "feedback-pct", 2, "percent of completions that get feedback")
 	flag.Float64Var(&o.beforePct, "before-pct", 50, "percent of feedback sent before the batch holding its span")
 	flag.DurationVar(&o.pendingTTL, "pending-ttl", 30*time.Second, "llm_feedback pending::ttl")
+	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling and groupbytrace")
+	flag.DurationVar(&o.holdFor, "hold-for", 30*time.Second, "tail_sampling decision_wait and groupbytrace wait_duration")
+	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 2048, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
+	flag.StringVar(&o.gogc, "collector-gogc", "off", "GOGC of the collector: off leaves the pacing of its GC to the budget alone, the same for every mode")
 	flag.StringVar(&o.cpus, "collector-cpus", "", "CPU list to pin the collector to with taskset (\"\" = no pinning)")
 	flag.IntVar(&o.gomaxprocs, "collector-gomaxprocs", 2, "GOMAXPROCS of the collector (0 = Go's default, the CPUs it may use). "+
 		"Two on one pinned CPU keep it busy: with one, it idles ~10% between requests (network reads wait for the busy P), "+
 		"which hides part of what a slower pipeline costs")
-	flag.StringVar(&modes, "modes", "without,with", "runs, in order: with (llm_feedback in both pipelines), without")
-	flag.IntVar(&o.rounds, "rounds", 1, "times to repeat the runs; figures are medians")
+	flag.Float64Var(&o.cpuBound, "cpu-bound", 0.9, "share of its CPUs the collector must use over the measured time for the run to count: "+
+		"below it, the collector waited for spans or for a CPU another process held, and its figures measure that")
+	flag.StringVar(&modes, "modes", "none,llm_feedback", "modes, in the order of even rounds (odd rounds reverse it): "+
+		"none, llm_feedback, tail_sampling, groupbytrace")
+	flag.IntVar(&o.rounds, "rounds", 1, "times to run every mode; figures are medians")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, collector output, exported feedback)")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 0, "how long to wait for feedback to come out after sending (default pending-ttl + 15s)")
 	flag.Parse()
-	o.modes = strings.Split(modes, ",")
+	for _, m := range strings.Split(modes, ",") {
+		o.modes = append(o.modes, mode(strings.TrimSpace(m)))
+	}
 	if o.drainTimeout == 0 {
 		o.drainTimeout = o.pendingTTL + 15*time.Second
 	}
@@ -82,12 +126,21 @@ func envOr(k, def string) string {
 }
 
 func run(o options) error {
+	for _, m := range o.modes {
+		if !slices.Contains([]mode{modeNone, modeOurs, modeTailSampling, modeGroupByTrace}, m) {
+			return fmt.Errorf("-modes: unknown mode %q; expected none, llm_feedback, tail_sampling or groupbytrace", m)
+		}
+	}
+	capacity, err := cpuCount(o.cpus)
+	if err != nil {
+		return fmt.Errorf("-collector-cpus: %w", err)
+	}
 	bin, err := filepath.Abs(o.collector)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("collector binary: %w (run make build)", err)
+		return fmt.Errorf("collector binary: %w (make bench builds it)", err)
 	}
 	dir, err := os.MkdirTemp("", "loadgen-")
 	if err != nil {
@@ -98,88 +151,73 @@ func run(o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	if o.warmup < o.holdFor && slices.ContainsFunc(o.modes, func(m mode) bool { return slices.Contains(peers, m) }) {
+		log.Printf("warning: -warmup %s is shorter than -hold-for %s: tail_sampling and groupbytrace are measured before they pass spans on as fast as they take them in",
+			o.warmup, o.holdFor)
+	}
+	log.Printf("every mode: memory_limiter limit_mib %d, GOMEMLIMIT %s, GOGC %s; collector on %d CPU(s), CPU-bound at %.2f of them",
+		o.memLimitMiB, goMemLimit(o.memLimitMiB), o.gogc, capacity, o.cpuBound)
 
-	results := map[string][]result{}
-	for r := 0; r < o.rounds; r++ {
-		for _, mode := range o.modes {
-			if mode != "with" && mode != "without" {
-				return fmt.Errorf("-modes: unknown run %q; expected with or without", mode)
-			}
-			res, err := runOnce(context.Background(), o, bin, filepath.Join(dir, fmt.Sprintf("%s-%d", mode, r)), mode == "with", uint64(r*2+len(mode)))
+	var runs []result
+	for r := range o.rounds {
+		order := slices.Clone(o.modes)
+		if r%2 == 1 {
+			// Reversed every other round, so a machine that drifts (a
+			// neighbour's job, thermal limits) weighs on every mode alike.
+			slices.Reverse(order)
+		}
+		for _, m := range order {
+			// One seed per round: every mode of a round gets the same spans.
+			res, err := runOnce(context.Background(), o, bin, filepath.Join(dir, fmt.Sprintf("%s-%d", m, r)), m, uint64(r+1))
 			if err != nil {
-				return fmt.Errorf("run %s: %w", mode, err)
+				return fmt.Errorf("round %d, %s: %w", r, m, err)
 			}
-			res.print(mode)
-			results[mode] = append(results[mode], res)
+			res.round = r
+			res.cpuBound = res.cpuBusy >= o.cpuBound*float64(capacity)
+			res.print(capacity, o.cpuBound)
+			runs = append(runs, res)
 		}
 	}
 
-	failed := false
-	summary := map[string]result{}
-	for mode, rs := range results {
-		summary[mode] = median(rs)
-		for _, r := range rs {
-			if !r.ok() {
-				failed = true
-			}
+	f := summarize(runs, o.modes)
+	f.print(os.Stdout)
+	for _, r := range runs {
+		if !r.ok() {
+			return fmt.Errorf("some feedback did not come out exactly once (and joined to the completion that ended last in its trace, with llm_feedback); see above")
 		}
-	}
-	// Machine-readable lines, last; scripts/bench.sh reads them.
-	for _, mode := range o.modes {
-		s, ok := summary[mode]
-		if !ok {
-			continue
-		}
-		fmt.Printf("LOADGEN %s spans_per_sec %.0f\n", mode, s.spansPerSec)
-		fmt.Printf("LOADGEN %s collector_cpu_busy %.2f\n", mode, s.cpuBusy)
-		fmt.Printf("LOADGEN %s peak_rss_bytes %d\n", mode, s.peakRSS)
-		fmt.Printf("LOADGEN %s feedback_out_once %d/%d\n", mode, s.fb.once, s.fb.sent)
-	}
-	// The ratio of each round's pair of runs, taken moments apart, then the
-	// median: steadier than a ratio of medians on a machine that is also
-	// doing other work.
-	var ratios, cpuRatios []float64
-	for r := range min(len(results["with"]), len(results["without"])) {
-		w, wo := results["with"][r], results["without"][r]
-		if wo.spansPerSec > 0 && w.cpuBusy > 0 && wo.cpuBusy > 0 {
-			ratios = append(ratios, w.spansPerSec/wo.spansPerSec)
-			cpuRatios = append(cpuRatios, (w.spansPerSec/w.cpuBusy)/(wo.spansPerSec/wo.cpuBusy))
-		}
-	}
-	if len(ratios) > 0 {
-		fmt.Printf("LOADGEN throughput_ratio_per_round %s\n", floats(ratios))
-		fmt.Printf("LOADGEN spans_per_cpu_second_ratio %.3f\n", medianOf(cpuRatios))
-		fmt.Printf("LOADGEN throughput_ratio %.3f\n", medianOf(ratios))
-	}
-	_, okW := summary["with"]
-	if okW {
-		// Summed over rounds: every feedback of every run must be joined.
-		joined, sent := 0, 0
-		for _, r := range results["with"] {
-			joined += r.fb.joined
-			sent += r.fb.sent
-		}
-		fmt.Printf("LOADGEN feedback_joined %d/%d\n", joined, sent)
-	}
-	if failed {
-		return fmt.Errorf("some feedback did not come out exactly once (and joined to the completion that ended last in its trace, with llm_feedback); see above")
 	}
 	return nil
 }
 
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+// goMemLimit is the GOMEMLIMIT of a budget of limitMiB: 80% of it, as the
+// memory_limiter's README recommends.
+func goMemLimit(limitMiB int) string {
+	return strconv.Itoa(limitMiB*8/10) + "MiB"
 }
 
-func floats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = fmt.Sprintf("%.3f", x)
+// cpuCount is how many CPUs a taskset list such as "0", "0,2" or "0-3"
+// names; for "", how many this machine has.
+func cpuCount(list string) (int, error) {
+	if list == "" {
+		return runtime.NumCPU(), nil
 	}
-	return strings.Join(parts, " ")
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0, fmt.Errorf("%q: %w", list, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				return 0, fmt.Errorf("%q: %w", list, err)
+			}
+		}
+		if b < a {
+			return 0, fmt.Errorf("%q: range %s ends before it starts", list, part)
+		}
+		n += b - a + 1
+	}
+	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,18 +31,32 @@ type sentFeedback struct {
 	before bool // sent before the batch holding the span
 }
 
+// result is one run of the collector in one mode.
 type result struct {
-	spansPerSec float64
-	spanMetric  string
-	measured    time.Duration
-	spansAcked  int64 // all spans the collector acknowledged, warmup included
-	spansOut    float64
-	cpuBusy     float64 // collector CPU seconds per second over the measured window
-	selfBusy    float64 // the load generator's, likewise
-	peakRSS     int64
-	sendErrors  int64
-	fb          feedbackCheck
+	mode  mode
+	round int
+	// Over the measured time: spans the pipeline took in, the collector's
+	// CPU time, and that time per second of it (cores).
+	measured   time.Duration
+	spans      float64
+	cpu        time.Duration
+	cpuBusy    float64
+	cpuBound   bool
+	selfBusy   float64 // the load generator's CPU time per second
+	spanMetric string
+	spansAcked int64 // all spans the collector acknowledged, warmup included
+	spansOut   float64
+	sendErrors int64
+	// Over the whole run: VmHWM, and the largest heap a GC cycle left live.
+	peakRSS int64
+	gc      gcTrace
+	fb      feedbackCheck
 }
+
+func (r result) spansPerSec() float64 { return r.spans / r.measured.Seconds() }
+
+// cpuPerMillionSpans is the collector's CPU-seconds per million spans taken in.
+func (r result) cpuPerMillionSpans() float64 { return r.cpu.Seconds() / r.spans * 1e6 }
 
 func (r result) ok() bool {
 	if r.fb.sent == 0 || r.fb.once != r.fb.sent || r.fb.dup != 0 || r.fb.stray != 0 {
@@ -52,35 +65,24 @@ func (r result) ok() bool {
 	return !r.fb.with || r.fb.joined == r.fb.sent
 }
 
-func (r result) print(mode string) {
-	log.Printf("%-7s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), peak RSS %.1f MiB, send errors %d",
-		mode, r.spansPerSec, r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, float64(r.peakRSS)/(1<<20), r.sendErrors)
-	log.Printf("%-7s CPU: collector %.2f cores (%.0f spans per CPU-second), load generator %.2f cores",
-		mode, r.cpuBusy, r.spansPerSec/max(r.cpuBusy, 1e-9), r.selfBusy)
-	log.Printf("%-7s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d",
-		mode, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray)
+func (r result) print(capacity int, cpuBound float64) {
+	p := fmt.Sprintf("round %d %-13s", r.round, r.mode)
+	bound := "CPU-bound"
+	if !r.cpuBound {
+		bound = fmt.Sprintf("NOT CPU-bound (under %.2f): this run is not used", cpuBound)
+	}
+	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d",
+		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
+	log.Printf("%s collector CPU %.2f of its %d, %s; %.2f CPU-s per million spans; load generator CPU %.2f",
+		p, r.cpuBusy/float64(capacity), capacity, bound, r.cpuPerMillionSpans(), r.selfBusy)
+	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC",
+		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100)
+	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d",
+		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray)
 	if r.fb.with {
-		log.Printf("%-7s joined to a completion of its trace other than the one that ended last: %d of %d sent before their span, %d of %d sent after",
-			mode, r.fb.notLatest[1], r.fb.sentWhen[1], r.fb.notLatest[0], r.fb.sentWhen[0])
+		log.Printf("%s joined to a completion of its trace other than the one that ended last: %d of %d sent before their span, %d of %d sent after",
+			p, r.fb.notLatest[1], r.fb.sentWhen[1], r.fb.notLatest[0], r.fb.sentWhen[0])
 	}
-}
-
-func median(rs []result) result {
-	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b result) int {
-		switch {
-		case a.spansPerSec < b.spansPerSec:
-			return -1
-		case a.spansPerSec > b.spansPerSec:
-			return 1
-		}
-		return 0
-	})
-	m := s[len(s)/2]
-	for _, r := range rs {
-		m.peakRSS = max(m.peakRSS, r.peakRSS)
-	}
-	return m
 }
 
 // ledger is every feedback record sent, by id.
@@ -103,10 +105,9 @@ func (l *ledger) add(ids []string, about []benchdata.Completion, all []benchdata
 	}
 }
 
-func runOnce(ctx context.Context, o options, bin, dir string, with bool, seed uint64) (result, error) {
-	mode := map[bool]string{true: "with", false: "without"}[with]
-	log.Printf("%-7s starting collector (llm_feedback in both pipelines: %v)", mode, with)
-	c, err := startCollector(bin, dir, with, o.pendingTTL, o.cpus, o.gomaxprocs)
+func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint64) (result, error) {
+	log.Printf("%-13s starting collector", m)
+	c, err := startCollector(bin, dir, m, o)
 	if err != nil {
 		return result{}, err
 	}
@@ -134,7 +135,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, with bool, seed ui
 	measureFrom := start.Add(o.warmup)
 	end := measureFrom.Add(o.duration)
 	var wg sync.WaitGroup
-	log.Printf("%-7s sending for %s (+%s warmup) from %d senders", mode, o.duration, o.warmup, o.senders)
+	log.Printf("%-13s sending for %s (+%s warmup) from %d senders", m, o.duration, o.warmup, o.senders)
 	for w := 0; w < o.senders; w++ {
 		// Templates are made before the clock matters, then refreshed.
 		gen := benchdata.New(seed*1000 + uint64(w))
@@ -163,21 +164,27 @@ func runOnce(ctx context.Context, o options, bin, dir string, with bool, seed ui
 	}
 	cpu1, self1, t1 := c.cpuTime(), selfCPU(), time.Now()
 	c.saveMetrics()
+	if err := c.collectGarbage(); err != nil {
+		return result{}, fmt.Errorf("GC through pprof: %w", err)
+	}
 	res := result{
-		spanMetric: metricName,
+		mode:       m,
 		measured:   t1.Sub(t0),
+		spans:      spans1 - spans0,
+		cpu:        cpu1 - cpu0,
+		spanMetric: metricName,
 		spansAcked: acked.Load(),
 		spansOut:   spans1,
 		sendErrors: sendErrors.Load(),
 	}
-	res.spansPerSec = (spans1 - spans0) / res.measured.Seconds()
-	res.cpuBusy = (cpu1 - cpu0).Seconds() / res.measured.Seconds()
+	res.cpuBusy = res.cpu.Seconds() / res.measured.Seconds()
 	res.selfBusy = (self1 - self0).Seconds() / res.measured.Seconds()
 	if math.Abs(spans1-float64(res.spansAcked)) > 0.5 {
-		log.Printf("%-7s warning: collector counted %.0f spans, client had %d acknowledged", mode, spans1, res.spansAcked)
+		log.Printf("%-13s warning: collector counted %.0f spans, client had %d acknowledged", m, spans1, res.spansAcked)
 	}
 
 	// Feedback sent before its span may still be on its way out.
+	with := m == modeOurs
 	path := c.Dir + "/feedback.jsonl"
 	deadline := time.Now().Add(o.drainTimeout)
 	for time.Now().Before(deadline) {
@@ -192,6 +199,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, with bool, seed ui
 	if err := c.stop(syscall.SIGTERM); err != nil {
 		return res, err
 	}
+	res.gc = readGCTrace(c.output())
 	// Read again after shutdown: anything emitted twice, or at shutdown
 	// as unmatched, is in the file now.
 	res.fb, err = checkFeedback(path, led.sent, with)
@@ -213,8 +221,9 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 		}
 		ld, ids := gen.Feedback(about, time.Now())
 		if _, err := logs.Export(ctx, plogotlp.NewExportRequestFromLogs(ld)); err != nil {
-			sendErrors.Add(1)
-			log.Printf("feedback export: %v", err)
+			if sendErrors.Add(1) == 1 {
+				log.Printf("feedback export: %v (only the first send error of a run is shown)", err)
+			}
 			return
 		}
 		led.add(ids, about, all, before)
@@ -236,8 +245,9 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 		}
 		exportFeedback(before, b.Completions, true)
 		if _, err := traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(b.Traces)); err != nil {
-			sendErrors.Add(1)
-			log.Printf("span export: %v", err)
+			if sendErrors.Add(1) == 1 {
+				log.Printf("span export: %v (only the first send error of a run is shown)", err)
+			}
 			// Its feedback would rightly stay unmatched: do not send it.
 			continue
 		}
