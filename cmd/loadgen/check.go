@@ -20,6 +20,9 @@ type feedbackCheck struct {
 	missing   int // sent ids that never came out
 	notJoined int // came out once, but not joined to the completion it names
 	stray     int // records out that we did not send
+	// Sent with an export that failed, and did not come out: not counted in
+	// sent. One whose export failed and came out counts as sent.
+	notTaken int
 	// Joined to a completion of its trace, but not to the one that ended
 	// last, which feedback naming only the trace must get: a wrong join, so
 	// also counted in notJoined; by [after, before].
@@ -75,7 +78,12 @@ func checkFeedback(path string, sent map[string]sentFeedback, with bool) (feedba
 			latest[id] = sid == want.span
 		})
 	}
-	for id := range sent {
+	for id, sf := range sent {
+		if sf.uncertain && seen[id] == 0 {
+			chk.sent--
+			chk.notTaken++
+			continue
+		}
 		switch n := seen[id]; {
 		case n == 0:
 			chk.missing++
@@ -87,7 +95,7 @@ func checkFeedback(path string, sent map[string]sentFeedback, with bool) (feedba
 				break
 			}
 			when := 0
-			if sent[id].before {
+			if sf.before {
 				when = 1
 			}
 			chk.sentWhen[when]++

@@ -72,3 +72,25 @@ func joinedRecord(id string, trace pcommon.TraceID, span pcommon.SpanID, corr st
 	lr.Attributes().PutStr("span_id", hex.EncodeToString(span[:]))
 	return ld
 }
+
+// A record whose export failed may or may not have been taken: it may come
+// out once or not at all, never twice.
+func TestCheckFeedbackUncertain(t *testing.T) {
+	trace, span := pcommon.TraceID{1}, pcommon.SpanID{2}
+	sent := map[string]sentFeedback{"fb-1": {trace: trace, span: span, uncertain: true}, "fb-2": {trace: trace, span: span}}
+	path := filepath.Join(t.TempDir(), "feedback.jsonl")
+	b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-2", trace, span, "matched"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chk, err := checkFeedback(path, sent, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(result{fb: chk}).ok() || chk.sent != 1 || chk.notTaken != 1 {
+		t.Errorf("not taken must not count as missing: %+v", chk)
+	}
+}

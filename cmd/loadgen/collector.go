@@ -98,10 +98,11 @@ type collector struct {
 	HoldFor        time.Duration
 	MemoryLimitMiB int
 
-	cmd    *exec.Cmd
-	out    *os.File
-	done   chan struct{}
-	client *http.Client
+	cmd     *exec.Cmd
+	started time.Time
+	out     *os.File
+	done    chan struct{}
+	client  *http.Client
 }
 
 func freePort() (int, error) {
@@ -160,6 +161,7 @@ func startCollector(bin, dir string, m mode, o options) (*collector, error) {
 	}
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.Dir = dir
+	c.started = time.Now()
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -297,22 +299,30 @@ func (c *collector) procStatus(field string) int64 {
 	return 0
 }
 
-// cpuTime is the collector's user+system CPU time so far.
-func (c *collector) cpuTime() time.Duration {
+// procTimes is what /proc/<pid>/stat says the collector has spent so far.
+type procTimes struct {
+	user, system time.Duration
+	minorFaults  int64 // page faults served without I/O: mostly memory touched for the first time
+}
+
+func (c *collector) procTimes() procTimes {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		return procTimes{}
 	}
 	s := string(b)
 	// Fields after the command name, which is in parentheses.
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	if len(f) < 13 {
-		return 0
+		return procTimes{}
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	field := func(i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
 	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clkTck
+	return procTimes{
+		user:        time.Duration(field(11)) * time.Second / clkTck,
+		system:      time.Duration(field(12)) * time.Second / clkTck,
+		minorFaults: field(7),
+	}
 }
 
 // gcTrace is what the runtime's GC trace (GODEBUG=gctrace=1) in the
@@ -323,8 +333,9 @@ func (c *collector) cpuTime() time.Duration {
 // the heap each cycle leaves live.
 type gcTrace struct {
 	cycles   int
-	peakLive int64   // bytes
-	share    float64 // of the collector's time in GC, at the last cycle
+	first    time.Duration // when the first cycle started, since the collector did
+	peakLive int64         // bytes
+	share    float64       // of the collector's time in GC, at the last cycle
 }
 
 func readGCTrace(output string) gcTrace {
@@ -342,7 +353,9 @@ func readGCTrace(output string) gcTrace {
 			}
 			if live, err := strconv.ParseInt(sizes[2], 10, 64); err == nil {
 				t.peakLive = max(t.peakLive, live<<20)
-				t.cycles++
+				if t.cycles++; t.cycles == 1 {
+					t.first, _ = time.ParseDuration(strings.TrimPrefix(f[2], "@"))
+				}
 				t.share, _ = strconv.ParseFloat(strings.TrimSuffix(f[3], "%:"), 64)
 				t.share /= 100
 			}

@@ -8,17 +8,18 @@ import (
 	"strings"
 )
 
-// modeFigures are one mode's medians over its CPU-bound runs.
+// modeFigures are one mode's medians over its runs that are used (judge).
 type modeFigures struct {
 	used, runs         int
 	cpuPerMillionSpans float64
 	spansPerSec        float64
 	peakRSS            float64
 	peakLiveHeap       float64
+	gcShare            float64
 }
 
 // figures are what a load test found, every one NaN when no run it needs
-// was CPU-bound.
+// is used.
 type figures struct {
 	order []mode
 	modes map[mode]modeFigures
@@ -46,7 +47,7 @@ func summarize(runs []result, order []mode) figures {
 		if byRound[r.round] == nil {
 			byRound[r.round] = map[mode]result{}
 		}
-		if r.cpuBound {
+		if r.used() {
 			byRound[r.round][r.mode] = r
 		}
 		if r.mode == modeOurs {
@@ -57,13 +58,13 @@ func summarize(runs []result, order []mode) figures {
 	}
 	for _, m := range order {
 		var mf modeFigures
-		var cpu, rate, rss, heap []float64
+		var cpu, rate, rss, heap, gc []float64
 		for _, r := range runs {
 			if r.mode != m {
 				continue
 			}
 			mf.runs++
-			if !r.cpuBound {
+			if !r.used() {
 				continue
 			}
 			mf.used++
@@ -72,9 +73,10 @@ func summarize(runs []result, order []mode) figures {
 			rss = append(rss, float64(r.peakRSS))
 			if r.gc.cycles > 0 {
 				heap = append(heap, float64(r.gc.peakLive))
+				gc = append(gc, r.gc.share)
 			}
 		}
-		mf.cpuPerMillionSpans, mf.spansPerSec, mf.peakRSS, mf.peakLiveHeap = medianOf(cpu), medianOf(rate), medianOf(rss), medianOf(heap)
+		mf.cpuPerMillionSpans, mf.spansPerSec, mf.peakRSS, mf.peakLiveHeap, mf.gcShare = medianOf(cpu), medianOf(rate), medianOf(rss), medianOf(heap), medianOf(gc)
 		f.modes[m] = mf
 	}
 
@@ -116,12 +118,12 @@ func addedShare(ours, peer, base float64) float64 {
 // print writes the per-mode table (Markdown, as README shows it) and then
 // the machine-readable lines scripts/bench.sh reads.
 func (f figures) print(w io.Writer) {
-	fmt.Fprintln(w, "| mode | collector CPU-s per million spans | spans/s | peak RSS | peak live heap | runs used |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| mode | collector CPU-s per million spans | spans/s | peak RSS | peak live heap | time in GC | runs used |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, m := range f.order {
 		mf := f.modes[m]
-		fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s | %d/%d |\n", m, mf.cpuPerMillionSpans, thousands(mf.spansPerSec),
-			mib(mf.peakRSS), mib(mf.peakLiveHeap), mf.used, mf.runs)
+		fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s | %.0f%% | %d/%d |\n", m, mf.cpuPerMillionSpans, thousands(mf.spansPerSec),
+			mib(mf.peakRSS), mib(mf.peakLiveHeap), 100*mf.gcShare, mf.used, mf.runs)
 	}
 	for _, m := range f.order {
 		mf := f.modes[m]

@@ -11,10 +11,14 @@ import (
 // fakeRun is a run of 10 s in which the collector spent cpu seconds on spans,
 // with the given live heap in MiB.
 func fakeRun(round int, m mode, spans, cpu float64, heapMiB int64, bound bool) result {
-	return result{
+	r := result{
 		mode: m, round: round, measured: 10 * time.Second, spans: spans, cpu: time.Duration(cpu * float64(time.Second)),
-		cpuBound: bound, gc: gcTrace{cycles: 1, peakLive: heapMiB << 20},
+		gc: gcTrace{cycles: 1, peakLive: heapMiB << 20},
 	}
+	if !bound {
+		r.notUsed = []string{"not CPU-bound"}
+	}
+	return r
 }
 
 func TestSummarize(t *testing.T) {
@@ -62,7 +66,7 @@ func TestSummarize(t *testing.T) {
 	var out bytes.Buffer
 	f.print(&out)
 	for _, want := range []string{
-		"| none | 10.00 | 100,000 | 0 MiB | 20 MiB | 2/3 |",
+		"| none | 10.00 | 100,000 | 0 MiB | 20 MiB | 0% | 2/3 |",
 		"LOADGEN spans_per_cpu_second_ratio 0.955\n",
 		"LOADGEN added_cpu_vs_tail_sampling 0.050\n",
 		"LOADGEN added_live_heap_vs_groupbytrace 0.200\n",
@@ -89,7 +93,7 @@ func TestReadGCTrace(t *testing.T) {
 		"gc 2 @9.1s 1%: 0.75+14+0.065 ms clock, 1.5+0/2.6/8.5+0.13 ms cpu, 1600->1610->230 MB, 1638 MB goal, 0 MB stacks, 0 MB globals, 2 P",
 		"gc 3 @12.0s 1%: 0.75+14+0.065 ms clock, 1.5+0/2.6/8.5+0.13 ms cpu, 400->400->225 MB, 1638 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)",
 	}, "\n")
-	if got, want := readGCTrace(out), (gcTrace{cycles: 3, peakLive: 230 << 20, share: 0.01}); got != want {
+	if got, want := readGCTrace(out), (gcTrace{cycles: 3, first: 146 * time.Millisecond, peakLive: 230 << 20, share: 0.01}); got != want {
 		t.Errorf("readGCTrace = %+v, want %+v", got, want)
 	}
 	if got := readGCTrace("no trace here\ngc 1 @0.1s 0%: nothing"); got != (gcTrace{}) {
@@ -107,5 +111,30 @@ func TestCPUCount(t *testing.T) {
 		if _, err := cpuCount(bad); err == nil {
 			t.Errorf("cpuCount(%q) took a bad list", bad)
 		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	warm := gcTrace{cycles: 4, first: 12 * time.Second}
+	for _, tc := range []struct {
+		name   string
+		r      result
+		reason string // a word of the one reason, "" when used
+	}{
+		{"used", result{cpuBusy: 0.95, warmupEnd: 30 * time.Second, gc: warm}, ""},
+		{"idle", result{cpuBusy: 0.6, warmupEnd: 30 * time.Second, gc: warm}, "CPU-bound"},
+		{"no_gc", result{cpuBusy: 0.95, warmupEnd: 30 * time.Second}, "GC cycle"},
+		{"gc_after_warmup", result{cpuBusy: 0.95, warmupEnd: 10 * time.Second, gc: warm}, "GC cycle"},
+		{"refused", result{cpuBusy: 0.95, warmupEnd: 30 * time.Second, gc: warm, sendErrors: 3}, "failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.r.judge(1, 0.9)
+			switch {
+			case tc.reason == "" && !tc.r.used():
+				t.Errorf("left out: %v", tc.r.notUsed)
+			case tc.reason != "" && (len(tc.r.notUsed) != 1 || !strings.Contains(tc.r.notUsed[0], tc.reason)):
+				t.Errorf("reasons %q, want one about %q", tc.r.notUsed, tc.reason)
+			}
+		})
 	}
 }

@@ -12,10 +12,14 @@
 // Each run sends as many spans as the collector takes over OTLP/gRPC on
 // loopback, for a warmup and then a measured time: batches of 1,000 spans of
 // which 5% are LLM completions, and feedback for 2% of the completions, half
-// of it sent before the batch that holds its span. Per mode it reports the
-// collector's CPU-seconds per million spans, spans per second, peak RSS and
-// peak live heap, medians over the runs in which the collector was CPU-bound;
-// a run in which it was not is reported and left out. It checks that every
+// of it sent before the batch that holds its span. The warmup lasts until
+// the collector's first GC cycle (its heap has filled the budget) and, for
+// tail_sampling and groupbytrace, at least as long as they hold spans. Per
+// mode it reports the collector's CPU-seconds per million spans, spans per
+// second, peak RSS and peak live heap, medians over the runs that are used:
+// a run in which the collector was not CPU-bound, had not run a GC cycle
+// before the measured time, or refused requests is reported and left out
+// (result.judge). It checks that every
 // feedback record sent came out of the collector exactly once, joined to the
 // completion that ended last in its trace when llm_feedback is in the
 // pipeline, and exits non-zero when one did not.
@@ -29,11 +33,13 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,6 +61,7 @@ type options struct {
 	collector    string
 	duration     time.Duration
 	warmup       time.Duration
+	warmupExtra  time.Duration
 	senders      int
 	spans        int
 	completion   float64
@@ -81,7 +88,9 @@ func main() {
 		"collector binary, with llm_feedback, tail_sampling, groupbytrace and pprof (make bench builds bin/otelcol-bench from scripts/builder-bench.yaml)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured sending time per run")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too); "+
-		"at least -hold-for, so that tail_sampling and groupbytrace hold and release as many spans as they take in")
+		"tail_sampling and groupbytrace warm up for at least -hold-for, so that they pass spans on as fast as they take them in")
+	flag.DurationVar(&o.warmupExtra, "warmup-extra", 30*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
+		"(under GOGC=off, its heap has filled the budget then); a run measured before it is not used")
 	flag.IntVar(&o.senders, "senders", 8, "concurrent senders, each with its own connection (requests in flight)")
 	flag.IntVar(&o.spans, "spans", 1000, "spans per batch")
 	flag.Float64Var(&o.completion, "completion-pct", 5, "percent of spans that are LLM completions")
@@ -90,7 +99,7 @@ func main() {
 	flag.DurationVar(&o.pendingTTL, "pending-ttl", 30*time.Second, "llm_feedback pending::ttl")
 	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling and groupbytrace")
 	flag.DurationVar(&o.holdFor, "hold-for", 30*time.Second, "tail_sampling decision_wait and groupbytrace wait_duration")
-	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 2048, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
+	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 4096, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
 	flag.StringVar(&o.gogc, "collector-gogc", "off", "GOGC of the collector: off leaves the pacing of its GC to the budget alone, the same for every mode")
 	flag.StringVar(&o.cpus, "collector-cpus", "", "CPU list to pin the collector to with taskset (\"\" = no pinning)")
 	flag.IntVar(&o.gomaxprocs, "collector-gomaxprocs", 2, "GOMAXPROCS of the collector (0 = Go's default, the CPUs it may use). "+
@@ -112,7 +121,11 @@ func main() {
 	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("loadgen: ")
-	if err := run(o); err != nil {
+	// Interrupted, it stops the collector it runs before it exits.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
@@ -125,7 +138,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(o options) error {
+func run(ctx context.Context, o options) error {
 	for _, m := range o.modes {
 		if !slices.Contains([]mode{modeNone, modeOurs, modeTailSampling, modeGroupByTrace}, m) {
 			return fmt.Errorf("-modes: unknown mode %q; expected none, llm_feedback, tail_sampling or groupbytrace", m)
@@ -151,10 +164,6 @@ func run(o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if o.warmup < o.holdFor && slices.ContainsFunc(o.modes, func(m mode) bool { return slices.Contains(peers, m) }) {
-		log.Printf("warning: -warmup %s is shorter than -hold-for %s: tail_sampling and groupbytrace are measured before they pass spans on as fast as they take them in",
-			o.warmup, o.holdFor)
-	}
 	log.Printf("every mode: memory_limiter limit_mib %d, GOMEMLIMIT %s, GOGC %s; collector on %d CPU(s), CPU-bound at %.2f of them",
 		o.memLimitMiB, goMemLimit(o.memLimitMiB), o.gogc, capacity, o.cpuBound)
 
@@ -168,13 +177,13 @@ func run(o options) error {
 		}
 		for _, m := range order {
 			// One seed per round: every mode of a round gets the same spans.
-			res, err := runOnce(context.Background(), o, bin, filepath.Join(dir, fmt.Sprintf("%s-%d", m, r)), m, uint64(r+1))
+			res, err := runOnce(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("%s-%d", m, r)), m, uint64(r+1))
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r, m, err)
 			}
 			res.round = r
-			res.cpuBound = res.cpuBusy >= o.cpuBound*float64(capacity)
-			res.print(capacity, o.cpuBound)
+			res.judge(capacity, o.cpuBound)
+			res.print(capacity)
 			runs = append(runs, res)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +31,9 @@ type sentFeedback struct {
 	span   pcommon.SpanID
 	others []pcommon.SpanID
 	before bool // sent before the batch holding the span
+	// The export failed, so the collector may or may not have taken it
+	// (a timeout): it must come out at most once.
+	uncertain bool
 }
 
 // result is one run of the collector in one mode.
@@ -41,17 +46,43 @@ type result struct {
 	spans      float64
 	cpu        time.Duration
 	cpuBusy    float64
-	cpuBound   bool
-	selfBusy   float64 // the load generator's CPU time per second
+	systemCPU  time.Duration // of cpu, in the kernel
+	faults     int64         // minor page faults
+	selfBusy   float64       // the load generator's CPU time per second
 	spanMetric string
 	spansAcked int64 // all spans the collector acknowledged, warmup included
 	spansOut   float64
 	sendErrors int64
+	// The start of the measured time, since the collector started.
+	warmupEnd time.Duration
 	// Over the whole run: VmHWM, and the largest heap a GC cycle left live.
 	peakRSS int64
 	gc      gcTrace
 	fb      feedbackCheck
+	// Why the run's figures are left out; none when they are used.
+	notUsed []string
 }
+
+// judge leaves the run out of the figures when the collector was not
+// CPU-bound (it waited for spans, or for a CPU another process held), when
+// no GC cycle ran before the measured time (under GOGC=off, its heap was
+// still growing into memory it had never touched, which costs page faults a
+// collector that has run a while does not pay), or when requests failed
+// (the memory_limiter refused them: the budget is too small for the mode at
+// this rate, and the figures measure the refusals).
+func (r *result) judge(capacity int, cpuBound float64) {
+	if share := r.cpuBusy / float64(capacity); share < cpuBound {
+		r.notUsed = append(r.notUsed, fmt.Sprintf("not CPU-bound: %.2f of its CPU, under %.2f", share, cpuBound))
+	}
+	if r.gc.cycles == 0 || r.gc.first >= r.warmupEnd {
+		r.notUsed = append(r.notUsed, "no GC cycle before the measured time: its heap had not filled the budget yet (a longer -warmup-extra, or a smaller budget)")
+	}
+	if r.sendErrors > 0 {
+		r.notUsed = append(r.notUsed, fmt.Sprintf("%d requests failed (the first error is above)", r.sendErrors))
+	}
+}
+
+func (r result) used() bool { return len(r.notUsed) == 0 }
 
 func (r result) spansPerSec() float64 { return r.spans / r.measured.Seconds() }
 
@@ -65,23 +96,24 @@ func (r result) ok() bool {
 	return !r.fb.with || r.fb.joined == r.fb.sent
 }
 
-func (r result) print(capacity int, cpuBound float64) {
+func (r result) print(capacity int) {
 	p := fmt.Sprintf("round %d %-13s", r.round, r.mode)
-	bound := "CPU-bound"
-	if !r.cpuBound {
-		bound = fmt.Sprintf("NOT CPU-bound (under %.2f): this run is not used", cpuBound)
-	}
 	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d",
 		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
-	log.Printf("%s collector CPU %.2f of its %d, %s; %.2f CPU-s per million spans; load generator CPU %.2f",
-		p, r.cpuBusy/float64(capacity), capacity, bound, r.cpuPerMillionSpans(), r.selfBusy)
+	log.Printf("%s collector CPU %.2f of its %d; %.2f CPU-s per million spans (%.0f%% in the kernel, %.0f page faults per thousand spans); load generator CPU %.2f",
+		p, r.cpuBusy/float64(capacity), capacity, r.cpuPerMillionSpans(), 100*r.systemCPU.Seconds()/r.cpu.Seconds(), float64(r.faults)/r.spans*1000, r.selfBusy)
 	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC",
 		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100)
-	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d",
-		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray)
+	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d, export failed and not taken %d",
+		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray, r.fb.notTaken)
 	if r.fb.with {
 		log.Printf("%s joined to a completion of its trace other than the one that ended last: %d of %d sent before their span, %d of %d sent after",
 			p, r.fb.notLatest[1], r.fb.sentWhen[1], r.fb.notLatest[0], r.fb.sentWhen[0])
+	}
+	if r.used() {
+		log.Printf("%s used", p)
+	} else {
+		log.Printf("%s NOT USED: %s", p, strings.Join(r.notUsed, "; "))
 	}
 }
 
@@ -91,11 +123,11 @@ type ledger struct {
 	sent map[string]sentFeedback
 }
 
-func (l *ledger) add(ids []string, about []benchdata.Completion, all []benchdata.Completion, before bool) {
+func (l *ledger) add(ids []string, about []benchdata.Completion, all []benchdata.Completion, before, uncertain bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, id := range ids {
-		sf := sentFeedback{trace: about[i].TraceID, span: about[i].SpanID, before: before}
+		sf := sentFeedback{trace: about[i].TraceID, span: about[i].SpanID, before: before, uncertain: uncertain}
 		for _, c := range all {
 			if c.TraceID == sf.trace && c.SpanID != sf.span {
 				sf.others = append(sf.others, c.SpanID)
@@ -131,11 +163,16 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 
 	led := &ledger{sent: map[string]sentFeedback{}}
 	var acked, sendErrors atomic.Int64
+	// Senders stop once past it (Unix ns), set when the measured time starts.
+	var stopAt atomic.Int64
+	stopAt.Store(math.MaxInt64)
 	start := time.Now()
-	measureFrom := start.Add(o.warmup)
-	end := measureFrom.Add(o.duration)
 	var wg sync.WaitGroup
-	log.Printf("%-13s sending for %s (+%s warmup) from %d senders", m, o.duration, o.warmup, o.senders)
+	warmup := o.warmup
+	if slices.Contains(peers, m) {
+		warmup = max(warmup, o.holdFor)
+	}
+	log.Printf("%-13s sending for %s (+%s warmup) from %d senders", m, o.duration, warmup, o.senders)
 	for w := 0; w < o.senders; w++ {
 		// Templates are made before the clock matters, then refreshed.
 		gen := benchdata.New(seed*1000 + uint64(w))
@@ -146,23 +183,43 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(ctx, o, conns[w], gen, tmpls, end, led, &acked, &sendErrors)
+			send(ctx, o, conns[w], gen, tmpls, &stopAt, led, &acked, &sendErrors)
 		}()
 	}
 
-	// The measured window: from the end of warmup to the end of sending.
-	time.Sleep(time.Until(measureFrom))
+	// Warmup: -warmup, then until the collector's first GC cycle, which
+	// under GOGC=off means its heap has filled the budget, as in a collector
+	// that has run a while; at most -warmup-extra longer.
+	select {
+	case <-ctx.Done():
+	case <-time.After(warmup):
+	}
+	for deadline := time.Now().Add(o.warmupExtra); readGCTrace(c.output()).cycles == 0 && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		stopAt.Store(0)
+		wg.Wait()
+		return result{}, ctx.Err()
+	}
+	if extra := time.Since(start) - warmup; extra > time.Second {
+		log.Printf("%-13s warmup %s longer, until the first GC cycle", m, extra.Round(time.Second))
+	}
 	spans0, _, err := c.exportedSpans()
 	if err != nil {
 		return result{}, err
 	}
-	cpu0, self0, t0 := c.cpuTime(), selfCPU(), time.Now()
+	p0, self0, t0 := c.procTimes(), selfCPU(), time.Now()
+	stopAt.Store(t0.Add(o.duration).UnixNano())
 	wg.Wait()
+	if ctx.Err() != nil {
+		return result{}, ctx.Err()
+	}
 	spans1, metricName, err := c.exportedSpans()
 	if err != nil {
 		return result{}, err
 	}
-	cpu1, self1, t1 := c.cpuTime(), selfCPU(), time.Now()
+	p1, self1, t1 := c.procTimes(), selfCPU(), time.Now()
 	c.saveMetrics()
 	if err := c.collectGarbage(); err != nil {
 		return result{}, fmt.Errorf("GC through pprof: %w", err)
@@ -171,13 +228,17 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		mode:       m,
 		measured:   t1.Sub(t0),
 		spans:      spans1 - spans0,
-		cpu:        cpu1 - cpu0,
+		cpu:        p1.user + p1.system - p0.user - p0.system,
+		systemCPU:  p1.system - p0.system,
+		faults:     p1.minorFaults - p0.minorFaults,
 		spanMetric: metricName,
 		spansAcked: acked.Load(),
 		spansOut:   spans1,
 		sendErrors: sendErrors.Load(),
 	}
 	res.cpuBusy = res.cpu.Seconds() / res.measured.Seconds()
+	// Time since the collector started, as its GC trace counts it.
+	res.warmupEnd = t0.Sub(c.started)
 	res.selfBusy = (self1 - self0).Seconds() / res.measured.Seconds()
 	if math.Abs(spans1-float64(res.spansAcked)) > 0.5 {
 		log.Printf("%-13s warning: collector counted %.0f spans, client had %d acknowledged", m, spans1, res.spansAcked)
@@ -187,9 +248,9 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	with := m == modeOurs
 	path := c.Dir + "/feedback.jsonl"
 	deadline := time.Now().Add(o.drainTimeout)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		chk, _ := checkFeedback(path, led.sent, with)
-		if chk.once+chk.dup >= len(led.sent) {
+		if chk.once+chk.dup >= chk.sent {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -206,10 +267,14 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	return res, err
 }
 
-// send exports span batches until end, each with feedback for a share of its
+// requestTimeout bounds one export, so that a collector that stalls (its
+// memory_limiter refusing, its GC taking every cycle) cannot stretch a run.
+const requestTimeout = 10 * time.Second
+
+// send exports span batches until stopAt, each with feedback for a share of its
 // completions, half of it before the batch and half after.
 func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Gen, tmpls []*benchdata.Batch,
-	end time.Time, led *ledger, acked, sendErrors *atomic.Int64,
+	stopAt *atomic.Int64, led *ledger, acked, sendErrors *atomic.Int64,
 ) {
 	traces := ptraceotlp.NewGRPCClient(cc)
 	logs := plogotlp.NewGRPCClient(cc)
@@ -220,15 +285,15 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 			return
 		}
 		ld, ids := gen.Feedback(about, time.Now())
-		if _, err := logs.Export(ctx, plogotlp.NewExportRequestFromLogs(ld)); err != nil {
-			if sendErrors.Add(1) == 1 {
-				log.Printf("feedback export: %v (only the first send error of a run is shown)", err)
-			}
-			return
+		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		_, err := logs.Export(rctx, plogotlp.NewExportRequestFromLogs(ld))
+		cancel()
+		if err != nil && sendErrors.Add(1) == 1 {
+			log.Printf("feedback export: %v (only the first send error of a run is shown)", err)
 		}
-		led.add(ids, about, all, before)
+		led.add(ids, about, all, before, err != nil)
 	}
-	for i := 0; time.Now().Before(end); i++ {
+	for i := 0; time.Now().UnixNano() < stopAt.Load() && ctx.Err() == nil; i++ {
 		b := tmpls[i%len(tmpls)]
 		gen.Refresh(b, time.Now())
 		before, after = before[:0], after[:0]
@@ -244,7 +309,10 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 			owed--
 		}
 		exportFeedback(before, b.Completions, true)
-		if _, err := traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(b.Traces)); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		_, err := traces.Export(rctx, ptraceotlp.NewExportRequestFromTraces(b.Traces))
+		cancel()
+		if err != nil {
 			if sendErrors.Add(1) == 1 {
 				log.Printf("span export: %v (only the first send error of a run is shown)", err)
 			}
