@@ -335,6 +335,7 @@ type gcTrace struct {
 	cycles   int
 	first    time.Duration // when the first cycle started, since the collector did
 	peakLive int64         // bytes
+	lastLive int64         // bytes, left by the last cycle
 	share    float64       // of the collector's time in GC, at the last cycle
 }
 
@@ -353,6 +354,7 @@ func readGCTrace(output string) gcTrace {
 			}
 			if live, err := strconv.ParseInt(sizes[2], 10, 64); err == nil {
 				t.peakLive = max(t.peakLive, live<<20)
+				t.lastLive = live << 20
 				if t.cycles++; t.cycles == 1 {
 					t.first, _ = time.ParseDuration(strings.TrimPrefix(f[2], "@"))
 				}

@@ -16,6 +16,8 @@ type modeFigures struct {
 	peakRSS            float64
 	peakLiveHeap       float64
 	gcShare            float64
+	// The heap left live at the end over none's, per trace held then.
+	keptPerTrace float64
 }
 
 // figures are what a load test found, every one NaN when no run it needs
@@ -58,7 +60,7 @@ func summarize(runs []result, order []mode) figures {
 	}
 	for _, m := range order {
 		var mf modeFigures
-		var cpu, rate, rss, heap, gc []float64
+		var cpu, rate, rss, heap, gc, perTrace []float64
 		for _, r := range runs {
 			if r.mode != m {
 				continue
@@ -75,8 +77,12 @@ func summarize(runs []result, order []mode) figures {
 				heap = append(heap, float64(r.gc.peakLive))
 				gc = append(gc, r.gc.share)
 			}
+			if none, ok := byRound[r.round][modeNone]; ok && r.tracesHeld > 0 {
+				perTrace = append(perTrace, float64(r.endLive-none.endLive)/r.tracesHeld)
+			}
 		}
 		mf.cpuPerMillionSpans, mf.spansPerSec, mf.peakRSS, mf.peakLiveHeap, mf.gcShare = medianOf(cpu), medianOf(rate), medianOf(rss), medianOf(heap), medianOf(gc)
+		mf.keptPerTrace = medianOf(perTrace)
 		f.modes[m] = mf
 	}
 
@@ -118,12 +124,16 @@ func addedShare(ours, peer, base float64) float64 {
 // print writes the per-mode table (Markdown, as README shows it) and then
 // the machine-readable lines scripts/bench.sh reads.
 func (f figures) print(w io.Writer) {
-	fmt.Fprintln(w, "| mode | collector CPU-s per million spans | spans/s | peak RSS | peak live heap | time in GC | runs used |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| mode | collector CPU-s per million spans | spans/s | peak RSS | peak live heap | kept per trace | time in GC | runs used |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, m := range f.order {
 		mf := f.modes[m]
-		fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s | %.0f%% | %d/%d |\n", m, mf.cpuPerMillionSpans, thousands(mf.spansPerSec),
-			mib(mf.peakRSS), mib(mf.peakLiveHeap), 100*mf.gcShare, mf.used, mf.runs)
+		kept := "-"
+		if m != modeNone {
+			kept = thousands(mf.keptPerTrace) + " B"
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s | %s | %.0f%% | %d/%d |\n", m, mf.cpuPerMillionSpans, thousands(mf.spansPerSec),
+			mib(mf.peakRSS), mib(mf.peakLiveHeap), kept, 100*mf.gcShare, mf.used, mf.runs)
 	}
 	for _, m := range f.order {
 		mf := f.modes[m]
@@ -131,6 +141,9 @@ func (f figures) print(w io.Writer) {
 		fmt.Fprintf(w, "LOADGEN %s spans_per_sec %.0f\n", m, mf.spansPerSec)
 		fmt.Fprintf(w, "LOADGEN %s peak_rss_bytes %.0f\n", m, mf.peakRSS)
 		fmt.Fprintf(w, "LOADGEN %s peak_live_heap_bytes %.0f\n", m, mf.peakLiveHeap)
+		if m != modeNone {
+			fmt.Fprintf(w, "LOADGEN %s kept_bytes_per_trace %.0f\n", m, mf.keptPerTrace)
+		}
 		fmt.Fprintf(w, "LOADGEN %s runs_used %d/%d\n", m, mf.used, mf.runs)
 	}
 	if _, ok := f.modes[modeOurs]; ok {

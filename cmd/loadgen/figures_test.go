@@ -13,7 +13,10 @@ import (
 func fakeRun(round int, m mode, spans, cpu float64, heapMiB int64, bound bool) result {
 	r := result{
 		mode: m, round: round, measured: 10 * time.Second, spans: spans, cpu: time.Duration(cpu * float64(time.Second)),
-		gc: gcTrace{cycles: 1, peakLive: heapMiB << 20},
+		gc: gcTrace{cycles: 1, peakLive: heapMiB << 20}, endLive: heapMiB << 20,
+	}
+	if m != modeNone {
+		r.tracesHeld = 1 << 10
 	}
 	if !bound {
 		r.notUsed = []string{"not CPU-bound"}
@@ -62,11 +65,15 @@ func TestSummarize(t *testing.T) {
 	near("added CPU vs groupbytrace", f.addedCPU[modeGroupByTrace], (0.05+0)/2)
 	near("added heap vs tail_sampling", f.addedHeap[modeTailSampling], 0.1)
 	near("added heap vs groupbytrace", f.addedHeap[modeGroupByTrace], 0.2)
+	// 100 MiB over none's in round 0 and 1, 1,024 traces held: 100 KiB a
+	// trace; round 2 has no none to subtract.
+	near("ours kept per trace", f.modes[modeOurs].keptPerTrace, 100<<10)
 
 	var out bytes.Buffer
 	f.print(&out)
 	for _, want := range []string{
-		"| none | 10.00 | 100,000 | 0 MiB | 20 MiB | 0% | 2/3 |",
+		"| none | 10.00 | 100,000 | 0 MiB | 20 MiB | - | 0% | 2/3 |",
+		"| tail_sampling | 20.00 | 100,000 | 0 MiB | 1,020 MiB | 1,024,000 B | 0% | 3/3 |",
 		"LOADGEN spans_per_cpu_second_ratio 0.955\n",
 		"LOADGEN added_cpu_vs_tail_sampling 0.050\n",
 		"LOADGEN added_live_heap_vs_groupbytrace 0.200\n",
@@ -93,7 +100,7 @@ func TestReadGCTrace(t *testing.T) {
 		"gc 2 @9.1s 1%: 0.75+14+0.065 ms clock, 1.5+0/2.6/8.5+0.13 ms cpu, 1600->1610->230 MB, 1638 MB goal, 0 MB stacks, 0 MB globals, 2 P",
 		"gc 3 @12.0s 1%: 0.75+14+0.065 ms clock, 1.5+0/2.6/8.5+0.13 ms cpu, 400->400->225 MB, 1638 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)",
 	}, "\n")
-	if got, want := readGCTrace(out), (gcTrace{cycles: 3, first: 146 * time.Millisecond, peakLive: 230 << 20, share: 0.01}); got != want {
+	if got, want := readGCTrace(out), (gcTrace{cycles: 3, first: 146 * time.Millisecond, peakLive: 230 << 20, lastLive: 225 << 20, share: 0.01}); got != want {
 		t.Errorf("readGCTrace = %+v, want %+v", got, want)
 	}
 	if got := readGCTrace("no trace here\ngc 1 @0.1s 0%: nothing"); got != (gcTrace{}) {

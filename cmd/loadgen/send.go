@@ -55,6 +55,10 @@ type result struct {
 	sendErrors int64
 	// The start of the measured time, since the collector started.
 	warmupEnd time.Duration
+	// At the end of the measured time: the traces the mode's processor
+	// held, and the heap a GC cycle run then left live.
+	tracesHeld float64
+	endLive    int64
 	// Over the whole run: VmHWM, and the largest heap a GC cycle left live.
 	peakRSS int64
 	gc      gcTrace
@@ -102,8 +106,8 @@ func (r result) print(capacity int) {
 		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
 	log.Printf("%s collector CPU %.2f of its %d; %.2f CPU-s per million spans (%.0f%% in the kernel, %.0f page faults per thousand spans); load generator CPU %.2f",
 		p, r.cpuBusy/float64(capacity), capacity, r.cpuPerMillionSpans(), 100*r.systemCPU.Seconds()/r.cpu.Seconds(), float64(r.faults)/r.spans*1000, r.selfBusy)
-	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC",
-		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100)
+	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC; at the end %d MiB live, %.0f traces held",
+		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100, r.endLive>>20, r.tracesHeld)
 	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d, export failed and not taken %d",
 		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray, r.fb.notTaken)
 	if r.fb.with {
@@ -221,9 +225,16 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	}
 	p1, self1, t1 := c.procTimes(), selfCPU(), time.Now()
 	c.saveMetrics()
+	var held float64
+	if name, ok := tracesHeld[m]; ok {
+		if held, _, err = c.metric(name); err != nil {
+			return result{}, err
+		}
+	}
 	if err := c.collectGarbage(); err != nil {
 		return result{}, fmt.Errorf("GC through pprof: %w", err)
 	}
+	endLive := readGCTrace(c.output()).lastLive
 	res := result{
 		mode:       m,
 		measured:   t1.Sub(t0),
@@ -235,6 +246,8 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		spansAcked: acked.Load(),
 		spansOut:   spans1,
 		sendErrors: sendErrors.Load(),
+		tracesHeld: held,
+		endLive:    endLive,
 	}
 	res.cpuBusy = res.cpu.Seconds() / res.measured.Seconds()
 	// Time since the collector started, as its GC trace counts it.
