@@ -15,17 +15,18 @@
 # sub-benchmark: 2000, 5000, 1000, 300), DECODE_ITERS and E2E_ROUNDS (the
 # in-process decode-and-consume pair: 1500 batches, 2 rounds), JOIN_COUNT
 # (runs of the delayed-join benchmark, 5), MEM_COUNT (runs of the memory benchmarks, 3),
-# LOADGEN_WARMUP (sending before measuring, 20s: long enough for
-# llm_feedback's cache to fill up to cache::max_traces and evict, as in a
-# collector that has run a while; tail_sampling and groupbytrace warm up for
-# as long as they hold spans, 30s, so they pass on as many as they take in;
-# every mode then until its first GC cycle, at most 30s more),
+# LOADGEN_WARMUP (sending before measuring, 15s; tail_sampling and
+# groupbytrace warm up for as long as they hold spans, 30s, so they pass on
+# as many as they take in; every mode then until its first GC cycle, when its
+# heap has filled the budget, at most 30s more: by then llm_feedback's cache
+# has filled up to cache::max_traces and evicts, as in a collector that has
+# run a while),
 # LOADGEN_DURATION (measured time per run, 10s), LOADGEN_ROUNDS (runs of every mode, 3, the order of modes
 # reversed every other round; figures are medians over the runs in which the
 # collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
 # LOADGEN_MEMORY_LIMIT_MIB (the budget: memory_limiter limit_mib, GOMEMLIMIT
-# at 80% of it, GOGC=off; 8192: tail_sampling and groupbytrace hold every
-# span for 30s, 2 to 4 GB at their rates on 2 cores, and a tighter budget
+# at 80% of it, GOGC=off; 6144: tail_sampling and groupbytrace hold every
+# span for 30s, 2 to 3 GB at their rates on 2 cores, and a tighter budget
 # throttles them through their GC; every mode's RSS fills the budget),
 # LOADGEN_CPU_BOUND (the share of its CPU the collector must use for a run
 # to count, 0.9),
@@ -46,10 +47,10 @@ E2E_ROUNDS=${E2E_ROUNDS:-2}
 JOIN_COUNT=${JOIN_COUNT:-5}
 MEM_COUNT=${MEM_COUNT:-3}
 LOADGEN_DURATION=${LOADGEN_DURATION:-10s}
-LOADGEN_WARMUP=${LOADGEN_WARMUP:-20s}
+LOADGEN_WARMUP=${LOADGEN_WARMUP:-15s}
 LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
 LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
-LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-8192}
+LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-6144}
 LOADGEN_CPU_BOUND=${LOADGEN_CPU_BOUND:-0.9}
 
 out=$(mktemp -d)

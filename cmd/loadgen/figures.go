@@ -33,8 +33,8 @@ type figures struct {
 	throughputRatio           float64
 	throughputPerRound        []float64
 	// llm_feedback's CPU per span over none's, as a share of each peer's
-	// (paired by round, then the median); its live heap over none's, as a
-	// share of each peer's (per-mode medians).
+	// (paired by round, then the median); its peak live heap over none's, as
+	// a share of each peer's (per-mode medians).
 	addedCPU, addedHeap map[mode]float64
 	// Every llm_feedback run's feedback, joined to the completion that
 	// ended last in its trace, and sent.
@@ -58,6 +58,17 @@ func summarize(runs []result, order []mode) figures {
 			f.sent += r.fb.sent
 		}
 	}
+	// none holds nothing past a request, so its heap does not depend on
+	// how much CPU it got: the baseline that memory figures subtract comes
+	// from all its runs that ran a GC cycle.
+	var noneEnd, nonePeak []float64
+	for _, r := range runs {
+		if r.mode == modeNone && r.gc.cycles > 0 {
+			noneEnd, nonePeak = append(noneEnd, float64(r.endLive)), append(nonePeak, float64(r.gc.peakLive))
+		}
+	}
+	baseEnd, basePeak := medianOf(noneEnd), medianOf(nonePeak)
+
 	for _, m := range order {
 		var mf modeFigures
 		var cpu, rate, rss, heap, gc, perTrace []float64
@@ -77,8 +88,8 @@ func summarize(runs []result, order []mode) figures {
 				heap = append(heap, float64(r.gc.peakLive))
 				gc = append(gc, r.gc.share)
 			}
-			if none, ok := byRound[r.round][modeNone]; ok && r.tracesHeld > 0 {
-				perTrace = append(perTrace, float64(r.endLive-none.endLive)/r.tracesHeld)
+			if r.tracesHeld > 0 {
+				perTrace = append(perTrace, (float64(r.endLive)-baseEnd)/r.tracesHeld)
 			}
 		}
 		mf.cpuPerMillionSpans, mf.spansPerSec, mf.peakRSS, mf.peakLiveHeap, mf.gcShare = medianOf(cpu), medianOf(rate), medianOf(rss), medianOf(heap), medianOf(gc)
@@ -108,7 +119,7 @@ func summarize(runs []result, order []mode) figures {
 			}
 		}
 		f.addedCPU[p] = medianOf(added)
-		f.addedHeap[p] = addedShare(f.modes[modeOurs].peakLiveHeap, f.modes[p].peakLiveHeap, f.modes[modeNone].peakLiveHeap)
+		f.addedHeap[p] = addedShare(f.modes[modeOurs].peakLiveHeap, f.modes[p].peakLiveHeap, basePeak)
 	}
 	return f
 }

@@ -106,7 +106,7 @@ func main() {
 	flag.DurationVar(&o.pendingTTL, "pending-ttl", 30*time.Second, "llm_feedback pending::ttl")
 	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling and groupbytrace")
 	flag.DurationVar(&o.holdFor, "hold-for", 30*time.Second, "tail_sampling decision_wait and groupbytrace wait_duration")
-	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 8192, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
+	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 6144, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
 	flag.StringVar(&o.gogc, "collector-gogc", "off", "GOGC of the collector: off leaves the pacing of its GC to the budget alone, the same for every mode")
 	flag.StringVar(&o.cpus, "collector-cpus", "", "CPU list to pin the collector to with taskset (\"\" = no pinning)")
 	flag.IntVar(&o.gomaxprocs, "collector-gomaxprocs", 2, "GOMAXPROCS of the collector (0 = Go's default, the CPUs it may use). "+
