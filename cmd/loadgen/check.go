@@ -23,6 +23,9 @@ type feedbackCheck struct {
 	// Sent with an export that failed, and did not come out: not counted in
 	// sent. One whose export failed and came out counts as sent.
 	notTaken int
+	// Came out once, sent before a span batch whose export failed: it
+	// could not be joined, and is not required to be.
+	spanFailed int
 	// Joined to a completion of its trace, but not to the one that ended
 	// last, which feedback naming only the trace must get: a wrong join, so
 	// also counted in notJoined; by [after, before].
@@ -100,6 +103,8 @@ func checkFeedback(path string, sent map[string]sentFeedback, with bool) (feedba
 			}
 			chk.sentWhen[when]++
 			switch {
+			case sf.spanFailed:
+				chk.spanFailed++
 			case good[id] && latest[id]:
 				chk.joined++
 			case good[id]:

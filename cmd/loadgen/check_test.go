@@ -94,3 +94,31 @@ func TestCheckFeedbackUncertain(t *testing.T) {
 		t.Errorf("not taken must not count as missing: %+v", chk)
 	}
 }
+
+// Feedback sent before a span batch whose export failed comes out once,
+// unmatched, and passes; once is still required.
+func TestCheckFeedbackSpanFailed(t *testing.T) {
+	trace, span := pcommon.TraceID{1}, pcommon.SpanID{2}
+	sent := map[string]sentFeedback{"fb-1": {trace: trace, span: span, before: true, spanFailed: true}}
+	for copies, wantOK := range map[int]bool{0: false, 1: true, 2: false} {
+		path := filepath.Join(t.TempDir(), "feedback.jsonl")
+		var lines []byte
+		for range copies {
+			b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-1", trace, pcommon.SpanID{}, "unmatched"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(append(lines, b...), '\n')
+		}
+		if err := os.WriteFile(path, lines, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		chk, err := checkFeedback(path, sent, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (result{fb: chk}).ok(); got != wantOK {
+			t.Errorf("%d copies: ok = %v, want %v (%+v)", copies, got, wantOK, chk)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"log"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,91 +33,9 @@ type sentFeedback struct {
 	// The export failed, so the collector may or may not have taken it
 	// (a timeout): it must come out at most once.
 	uncertain bool
-}
-
-// result is one run of the collector in one mode.
-type result struct {
-	mode  mode
-	round int
-	// Over the measured time: spans the pipeline took in, the collector's
-	// CPU time, and that time per second of it (cores).
-	measured   time.Duration
-	spans      float64
-	cpu        time.Duration
-	cpuBusy    float64
-	systemCPU  time.Duration // of cpu, in the kernel
-	faults     int64         // minor page faults
-	selfBusy   float64       // the load generator's CPU time per second
-	spanMetric string
-	spansAcked int64 // all spans the collector acknowledged, warmup included
-	spansOut   float64
-	sendErrors int64
-	// The start of the measured time, since the collector started.
-	warmupEnd time.Duration
-	// At the end of the measured time: the traces the mode's processor
-	// held, and the heap a GC cycle run then left live.
-	tracesHeld float64
-	endLive    int64
-	// Over the whole run: VmHWM, and the largest heap a GC cycle left live.
-	peakRSS int64
-	gc      gcTrace
-	fb      feedbackCheck
-	// Why the run's figures are left out; none when they are used.
-	notUsed []string
-}
-
-// judge leaves the run out of the figures when the collector was not
-// CPU-bound (it waited for spans, or for a CPU another process held), when
-// no GC cycle ran before the measured time (under GOGC=off, its heap was
-// still growing into memory it had never touched, which costs page faults a
-// collector that has run a while does not pay), or when requests failed
-// (the memory_limiter refused them: the budget is too small for the mode at
-// this rate, and the figures measure the refusals).
-func (r *result) judge(capacity int, cpuBound float64) {
-	if share := r.cpuBusy / float64(capacity); share < cpuBound {
-		r.notUsed = append(r.notUsed, fmt.Sprintf("not CPU-bound: %.2f of its CPU, under %.2f", share, cpuBound))
-	}
-	if r.gc.cycles == 0 || r.gc.first >= r.warmupEnd {
-		r.notUsed = append(r.notUsed, "no GC cycle before the measured time: its heap had not filled the budget yet (a longer -warmup-extra, or a smaller budget)")
-	}
-	if r.sendErrors > 0 {
-		r.notUsed = append(r.notUsed, fmt.Sprintf("%d requests failed (the first error is above)", r.sendErrors))
-	}
-}
-
-func (r result) used() bool { return len(r.notUsed) == 0 }
-
-func (r result) spansPerSec() float64 { return r.spans / r.measured.Seconds() }
-
-// cpuPerMillionSpans is the collector's CPU-seconds per million spans taken in.
-func (r result) cpuPerMillionSpans() float64 { return r.cpu.Seconds() / r.spans * 1e6 }
-
-func (r result) ok() bool {
-	if r.fb.sent == 0 || r.fb.once != r.fb.sent || r.fb.dup != 0 || r.fb.stray != 0 {
-		return false
-	}
-	return !r.fb.with || r.fb.joined == r.fb.sent
-}
-
-func (r result) print(capacity int) {
-	p := fmt.Sprintf("round %d %-13s", r.round, r.mode)
-	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d",
-		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
-	log.Printf("%s collector CPU %.2f of its %d; %.2f CPU-s per million spans (%.0f%% in the kernel, %.0f page faults per thousand spans); load generator CPU %.2f",
-		p, r.cpuBusy/float64(capacity), capacity, r.cpuPerMillionSpans(), 100*r.systemCPU.Seconds()/r.cpu.Seconds(), float64(r.faults)/r.spans*1000, r.selfBusy)
-	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC; at the end %d MiB live, %.0f traces held",
-		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100, r.endLive>>20, r.tracesHeld)
-	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d, export failed and not taken %d",
-		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray, r.fb.notTaken)
-	if r.fb.with {
-		log.Printf("%s joined to a completion of its trace other than the one that ended last: %d of %d sent before their span, %d of %d sent after",
-			p, r.fb.notLatest[1], r.fb.sentWhen[1], r.fb.notLatest[0], r.fb.sentWhen[0])
-	}
-	if r.used() {
-		log.Printf("%s used", p)
-	} else {
-		log.Printf("%s NOT USED: %s", p, strings.Join(r.notUsed, "; "))
-	}
+	// Sent before its span, whose export then failed: it must come out
+	// once, joined or not.
+	spanFailed bool
 }
 
 // ledger is every feedback record sent, by id.
@@ -137,6 +54,17 @@ func (l *ledger) add(ids []string, about []benchdata.Completion, all []benchdata
 				sf.others = append(sf.others, c.SpanID)
 			}
 		}
+		l.sent[id] = sf
+	}
+}
+
+// spanFailed marks feedback sent before a span batch whose export failed.
+func (l *ledger) spanFailed(ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		sf := l.sent[id]
+		sf.spanFailed = true
 		l.sent[id] = sf
 	}
 }
@@ -293,9 +221,9 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 	logs := plogotlp.NewGRPCClient(cc)
 	owed := 0.0
 	var before, after []benchdata.Completion
-	exportFeedback := func(about, all []benchdata.Completion, before bool) {
+	exportFeedback := func(about, all []benchdata.Completion, before bool) []string {
 		if len(about) == 0 {
-			return
+			return nil
 		}
 		ld, ids := gen.Feedback(about, time.Now())
 		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
@@ -305,6 +233,7 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 			log.Printf("feedback export: %v (only the first send error of a run is shown)", err)
 		}
 		led.add(ids, about, all, before, err != nil)
+		return ids
 	}
 	for i := 0; time.Now().UnixNano() < stopAt.Load() && ctx.Err() == nil; i++ {
 		b := tmpls[i%len(tmpls)]
@@ -321,7 +250,7 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 			}
 			owed--
 		}
-		exportFeedback(before, b.Completions, true)
+		sentBefore := exportFeedback(before, b.Completions, true)
 		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		_, err := traces.Export(rctx, ptraceotlp.NewExportRequestFromTraces(b.Traces))
 		cancel()
@@ -329,7 +258,9 @@ func send(ctx context.Context, o options, cc *grpc.ClientConn, gen *benchdata.Ge
 			if sendErrors.Add(1) == 1 {
 				log.Printf("span export: %v (only the first send error of a run is shown)", err)
 			}
-			// Its feedback would rightly stay unmatched: do not send it.
+			// Its feedback would rightly stay unmatched: what was sent
+			// before may come out unmatched, the rest is not sent.
+			led.spanFailed(sentBefore)
 			continue
 		}
 		acked.Add(int64(b.Traces.SpanCount()))
