@@ -34,22 +34,7 @@ func TestCheckFeedbackJoin(t *testing.T) {
 		{name: "missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "feedback.jsonl")
-			var lines []byte
-			for range tc.copies {
-				b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-1", tc.trace, tc.span, tc.corr))
-				if err != nil {
-					t.Fatal(err)
-				}
-				lines = append(append(lines, b...), '\n')
-			}
-			if err := os.WriteFile(path, lines, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			chk, err := checkFeedback(path, sent, true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			chk := checkOutput(t, sent, tc.copies, joinedRecord("fb-1", tc.trace, tc.span, tc.corr))
 			if got := (result{fb: chk}).ok(); got != tc.wantOK {
 				t.Errorf("ok = %v, want %v (%+v)", got, tc.wantOK, chk)
 			}
@@ -58,6 +43,29 @@ func TestCheckFeedbackJoin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkOutput checks sent against copies of out, written as the file
+// exporter writes them, with llm_feedback in the pipeline.
+func checkOutput(t *testing.T, sent map[string]sentFeedback, copies int, out plog.Logs) feedbackCheck {
+	t.Helper()
+	line, err := (&plog.JSONMarshaler{}).MarshalLogs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []byte
+	for range copies {
+		lines = append(append(lines, line...), '\n')
+	}
+	path := filepath.Join(t.TempDir(), "feedback.jsonl")
+	if err := os.WriteFile(path, lines, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chk, err := checkFeedback(path, sent, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chk
 }
 
 // joinedRecord is feedback as llm_feedback writes it out.
@@ -78,18 +86,7 @@ func joinedRecord(id string, trace pcommon.TraceID, span pcommon.SpanID, corr st
 func TestCheckFeedbackUncertain(t *testing.T) {
 	trace, span := pcommon.TraceID{1}, pcommon.SpanID{2}
 	sent := map[string]sentFeedback{"fb-1": {trace: trace, span: span, uncertain: true}, "fb-2": {trace: trace, span: span}}
-	path := filepath.Join(t.TempDir(), "feedback.jsonl")
-	b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-2", trace, span, "matched"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	chk, err := checkFeedback(path, sent, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	chk := checkOutput(t, sent, 1, joinedRecord("fb-2", trace, span, "matched"))
 	if !(result{fb: chk}).ok() || chk.sent != 1 || chk.notTaken != 1 {
 		t.Errorf("not taken must not count as missing: %+v", chk)
 	}
@@ -101,22 +98,7 @@ func TestCheckFeedbackSpanFailed(t *testing.T) {
 	trace, span := pcommon.TraceID{1}, pcommon.SpanID{2}
 	sent := map[string]sentFeedback{"fb-1": {trace: trace, span: span, before: true, spanFailed: true}}
 	for copies, wantOK := range map[int]bool{0: false, 1: true, 2: false} {
-		path := filepath.Join(t.TempDir(), "feedback.jsonl")
-		var lines []byte
-		for range copies {
-			b, err := (&plog.JSONMarshaler{}).MarshalLogs(joinedRecord("fb-1", trace, pcommon.SpanID{}, "unmatched"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines = append(append(lines, b...), '\n')
-		}
-		if err := os.WriteFile(path, lines, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		chk, err := checkFeedback(path, sent, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		chk := checkOutput(t, sent, copies, joinedRecord("fb-1", trace, pcommon.SpanID{}, "unmatched"))
 		if got := (result{fb: chk}).ok(); got != wantOK {
 			t.Errorf("%d copies: ok = %v, want %v (%+v)", copies, got, wantOK, chk)
 		}
