@@ -75,6 +75,10 @@ echo "== benchmarks: data path against its floor ($ROUNDS interleaved rounds)"
 $GO test -run '^$' -bench '^BenchmarkTracesPath$' -benchmem -benchtime "${TRACES_ITERS}x" -count 1 "${prof[@]}" . -rounds "$ROUNDS" | tee "$out/ratio.txt"
 $GO test -run '^$' -bench '^BenchmarkLogsPassthrough$' -benchmem -benchtime "${LOGS_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee -a "$out/ratio.txt"
 
+echo "== benchmarks: the traces path on many cores (time under locks, lockstats build; and from every P at once, -cpu 1,2)"
+$GO test -tags lockstats -run '^$' -bench '^BenchmarkTracesPathSerial$' -benchtime "${TRACES_ITERS}x" -count 3 . | tee "$out/serial.txt"
+$GO test -run '^$' -bench '^BenchmarkTracesPathParallel$' -benchmem -benchtime 1000x -cpu 1,2 -count 1 . -rounds 3 | tee "$out/parallel.txt"
+
 echo "== benchmarks: feedback joins ($ROUNDS interleaved rounds; then the delayed join, $JOIN_COUNT runs)"
 $GO test -run '^$' -bench '^BenchmarkFeedbackJoin$' -benchmem -benchtime "${JOIN_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee "$out/join.txt"
 $GO test -run '^$' -bench '^BenchmarkFeedbackDelayedJoin$' -benchmem -benchtime "${DELAYED_ITERS}x" -count "$JOIN_COUNT" . | tee -a "$out/join.txt"
@@ -121,6 +125,19 @@ ratio() {
 	paste <(value "$1" "$2" ns/op) <(value "$1" "$3" ns/op) |
 		awk 'NF == 2 && $2 > 0 { printf "%.3f\n", $1/$2 }' | median
 }
+# parallel NAME: median over rounds of ns/op on 1 P ÷ ns/op on 2 Ps of
+# BenchmarkTracesPathParallel/NAME (the -N suffix tells the two apart).
+parallel() {
+	awk -v name="BenchmarkTracesPathParallel/$1" '
+		/^Benchmark/ {
+			n = $1; p = 1
+			if (match(n, /-[0-9]+$/)) { p = substr(n, RSTART + 1); n = substr(n, 1, RSTART - 1) }
+			sub(/#[0-9]+$/, "", n)
+			if (n != name) next
+			for (i = 3; i <= NF; i++) if ($i == "ns/op") { if (p == 2) two[++b] = $(i-1); else one[++a] = $(i-1) }
+		}
+		END { for (i = 1; i <= a && i <= b; i++) if (two[i] > 0) printf "%.3f\n", one[i] / two[i] }' "$out/parallel.txt" | median
+}
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 
 echo "== medians"
@@ -143,6 +160,7 @@ for b in FeedbackJoin/ours FeedbackJoin/floor_write FeedbackDelayedJoin; do
 		"$(value "$out/join.txt" "Benchmark$b" allocs/op | median)" \
 		"$(value "$out/join.txt" "Benchmark$b" B/op | median)"
 done
+echo "traces path from every P at once, 1 P over 2 Ps, the floor (what two cores allow): $(parallel floor)"
 echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_0pct BenchmarkTracesPath/floor_0pct)"
 echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
 echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
@@ -157,6 +175,10 @@ echo "BENCH traces_path_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ou
 echo "BENCH logs_passthrough_vs_floor $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor)"
 echo "BENCH ns_per_feedback_join $(value "$out/join.txt" BenchmarkFeedbackJoin/ours ns/join | median)"
 echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/one_per_trace B/completion | median)"
+echo "BENCH bytes_per_cached_completion_indexed $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/indexed B/completion | median)"
+echo "BENCH traces_path_serial_fraction $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting serial_fraction | median)"
+echo "BENCH traces_path_projected_speedup_16 $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting speedup_16 | median)"
+echo "BENCH traces_path_parallel_speedup $(parallel ours)"
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
 echo "BENCH e2e_cpu_per_span_ratio $(loadgen spans_per_cpu_second_ratio)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"
