@@ -26,7 +26,7 @@
 # collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
 # LOADGEN_MEMORY_LIMIT_MIB (the budget: memory_limiter limit_mib, GOMEMLIMIT
 # at 80% of it, GOGC=off; 6144: tail_sampling and groupbytrace hold every
-# span for 30s, 2 to 3 GB at their rates on 2 cores, and a tighter budget
+# span for 30s, about 3 GiB at their rates on 2 cores, and a tighter budget
 # throttles them through their GC; every mode's RSS fills the budget),
 # LOADGEN_CPU_BOUND (the share of its CPU the collector must use for a run
 # to count, 0.9),
