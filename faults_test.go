@@ -225,9 +225,8 @@ func TestGivenUpRecordLeavesStorage(t *testing.T) {
 	require.True(t, disk.has(pendingKey(1)), "still retried")
 	h.clock.Advance(time.Hour) // past the grace
 	retryNow(h.s.c.emitter)
-	h.s.c.emitter.flush(ctx) // refused past the grace: given up
-	require.True(t, h.s.c.persist.sync(ctx))
-	assert.False(t, disk.has(pendingKey(1)))
+	h.s.c.emitter.flush(ctx) // refused past the grace: given up (here or in the emitter's own loop)
+	require.Eventually(t, func() bool { h.s.c.persist.sync(ctx); return !disk.has(pendingKey(1)) }, 5*time.Second, time.Millisecond)
 	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
 	require.NoError(t, h.s.Shutdown(ctx))
 }
@@ -269,7 +268,8 @@ func TestUndecodableRecordIsKept(t *testing.T) {
 	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
 	withDisk(t, h, disk)
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(5), 1, "gpt-4o")))
-	h.s.c.emitter.flush(ctx)
+	h.s.c.emitter.flush(ctx) // or the emitter's own loop, started with the state, got there first
+	require.Eventually(t, func() bool { _, err := tt.GetMetric("otelcol_processor_llm_feedback_emit_failures"); return err == nil }, 5*time.Second, time.Millisecond)
 	assert.Empty(t, feedbackRecords(h.lsink.AllLogs()))
 	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
 	assertNoCount(t, tt, "feedback_matched")
