@@ -119,7 +119,14 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		b.counts.overflow++
 		return passOn
 	}
-	b.hold = append(b.hold, &store.PendingRecord{
+	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
+	return takeOut
+}
+
+// pendingRecord is f held back until q finds its completion or the wait
+// runs out; data is the record as encodeRecord wrote it.
+func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, now int64, data []byte) *store.PendingRecord {
+	return &store.PendingRecord{
 		Key:        q.Key,
 		KeyName:    f.Key.Name,
 		KeyValue:   q.Value,
@@ -130,8 +137,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		Arrived:    now,
 		Deadline:   now + int64(c.cfg.Pending.TTL),
 		Data:       data,
-	})
-	return takeOut
+	}
 }
 
 // queryOf is what f looks for in the cache. A record with no time of its

@@ -51,10 +51,7 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	if f.ID == "" {
 		f.ID = feedback.DeriveID(lr)
 	}
-	b.hold = append(b.hold, &store.PendingRecord{
-		Key: q.Key, KeyName: f.Key.Name, KeyValue: q.Value, At: q.At,
-		FeedbackID: f.ID, Arrived: now, Deadline: now + int64(c.cfg.Pending.TTL), Data: data,
-	})
+	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
 	return takeOut
 }
 

@@ -346,14 +346,14 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 		}
 		if err := p.bounded(ctx, func(ctx context.Context) error { return p.client.Batch(ctx, ops...) }); err != nil {
 			p.failed(storageBatch, err, zap.Uint64("from", start), zap.Int("keys", len(ops)))
-			for _, op := range ops {
+			for i, op := range ops {
 				err = p.bounded(ctx, func(ctx context.Context) (err error) {
 					op.Value, err = p.client.Get(ctx, op.Key)
 					return err
 				})
 				if err != nil {
 					op.Value = nil
-					p.markUnread(start, ops, op)
+					p.markUnread(start+uint64(i), op.Key)
 				}
 			}
 		}
@@ -372,16 +372,12 @@ func (p *persister) bounded(ctx context.Context, call func(context.Context) erro
 	return call(ctx)
 }
 
-// markUnread keeps op's key in the range though it could not be read.
-func (p *persister) markUnread(start uint64, ops []*storage.Operation, op *storage.Operation) {
-	for i := range ops {
-		if ops[i] == op {
-			p.mu.Lock()
-			p.live[start+uint64(i)] = nil
-			p.mu.Unlock()
-			p.failed(storageGet, fmt.Errorf("key %s could not be read; it will be tried again", op.Key))
-		}
-	}
+// markUnread keeps key seq in the range though it could not be read.
+func (p *persister) markUnread(seq uint64, key string) {
+	p.mu.Lock()
+	p.live[seq] = nil
+	p.mu.Unlock()
+	p.failed(storageGet, fmt.Errorf("key %s could not be read; it will be tried again", key))
 }
 
 // decode turns read values into records; corrupt ones are deleted, counted

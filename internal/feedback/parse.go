@@ -140,8 +140,9 @@ func (k *Keys) Parse(lr plog.LogRecord) Feedback {
 	return f
 }
 
-// Parse reads lr with the trace id and the response id as join keys, the
-// defaults.
+// Parse reads lr with the default join keys: trace_id, the response id and
+// the conversation, no app keys (the processor's defaults; tests and fuzzing
+// use it).
 func Parse(lr plog.LogRecord) Feedback {
 	k := Keys{ByResponse: true, ByConversation: true}
 	return k.Parse(lr)
