@@ -270,6 +270,28 @@ func (c *collector) collectGarbage() error {
 	return err
 }
 
+// cpuProfile writes a CPU profile of the collector over the next d to path.
+func (c *collector) cpuProfile(d time.Duration, path string) error {
+	client := http.Client{Timeout: d + time.Minute}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", c.Pprof, max(int(d.Seconds()), 1)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // exportedSpans is what went through the traces pipeline to the exporter:
 // what the receiver accepted, as the pipeline is synchronous.
 func (c *collector) exportedSpans() (float64, string, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
@@ -22,8 +23,8 @@ const (
 // each holding a dozen pointers and pointing to two id strings, every GC
 // cycle visited three or four scattered objects per trace, and at 100,000
 // traces that took a fifth of a busy collector's CPU. Here traces and
-// completions live in two slices, linked by index; the map holds indexes,
-// so it has no pointers; and the per-call ids (response and conversation)
+// completions live in two slices, linked by index; the hash indexes
+// (table.go) hold hashes and indexes, so they have no pointers; and the per-call ids (response and conversation)
 // are copied inline. A GC cycle scans two arrays from end to end, and the
 // only pointers in them are interned-string handles to a few shared strings.
 
@@ -69,7 +70,7 @@ type Cache struct {
 	ttl         int64
 	maxTraces   int
 	maxPerTrace int
-	traces      map[pcommon.TraceID]int32 // index in entries
+	traces      table // traceKey(id) -> index in entries
 	entries     []traceEntry
 	comps       []stored
 	freeEntries []int32
@@ -90,17 +91,25 @@ func NewCache(ttl int64, maxTraces, maxPerTrace int, opts IndexOptions) *Cache {
 		ttl:         ttl,
 		maxTraces:   maxTraces,
 		maxPerTrace: maxPerTrace,
-		traces:      make(map[pcommon.TraceID]int32),
+		traces:      newTable(maxTraces),
 		head:        none,
 		tail:        none,
 		long:        map[int32][2]string{},
-		idx:         newIndexes(opts),
+		idx:         newIndexes(opts, maxTraces),
 		OnEvict:     func(string, int) {},
 	}
 }
 
 // Len is the number of traces cached.
-func (c *Cache) Len() int { return len(c.traces) }
+func (c *Cache) Len() int { return c.traces.len() }
+
+// traceKey is the key of a trace id in Cache.traces.
+func traceKey(id pcommon.TraceID) uint64 { return xxhash.Sum64(id[:]) }
+
+// entryOf returns the entry of trace id, if it is cached.
+func (c *Cache) entryOf(key uint64, id pcommon.TraceID) (int32, bool) {
+	return c.traces.find(key, func(ei int32) bool { return c.entries[ei].id == id })
+}
 
 // Completions is the number of completions cached.
 func (c *Cache) Completions() int { return c.completions }
@@ -110,15 +119,16 @@ func (c *Cache) Completions() int { return c.completions }
 // appKeys are the hashes of the configured keys' values on the span (0 where
 // it has none), one per configured key, or nil when none are configured.
 func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, appKeys []uint64, now int64) {
-	ei, ok := c.traces[id]
+	key := traceKey(id)
+	ei, ok := c.entryOf(key, id)
 	if !ok {
-		if len(c.traces) >= c.maxTraces {
+		if c.traces.len() >= c.maxTraces {
 			c.OnEvict(ReasonMaxTraces, int(c.entries[c.head].n))
 			c.remove(c.head)
 		}
 		ei = c.newEntry()
 		c.entries[ei] = traceEntry{id: id, first: none}
-		c.traces[id] = ei
+		c.traces.add(key, ei)
 		c.pushBack(ei)
 	} else {
 		c.unlink(ei)
@@ -183,7 +193,7 @@ type Selector struct {
 
 // Lookup returns the completion of trace id that sel picks.
 func (c *Cache) Lookup(id pcommon.TraceID, sel Selector) (genai.Completion, bool) {
-	ei, ok := c.traces[id]
+	ei, ok := c.entryOf(traceKey(id), id)
 	if !ok {
 		return genai.Completion{}, false
 	}
@@ -354,7 +364,7 @@ func (c *Cache) remove(ei int32) {
 	}
 	c.completions -= int(e.n)
 	c.unlink(ei)
-	delete(c.traces, e.id)
+	c.traces.remove(traceKey(e.id), ei)
 	c.entries[ei] = traceEntry{}
 	c.freeEntries = append(c.freeEntries, ei)
 }

@@ -43,7 +43,8 @@ func checkCache(t *testing.T, c *Cache) {
 	for ei := c.head; ei != none; ei = c.entries[ei].next {
 		e := &c.entries[ei]
 		require.Equal(t, prev, e.prev, "broken back link")
-		require.Equal(t, ei, c.traces[e.id], "list entry not in the map")
+		got, ok := c.entryOf(traceKey(e.id), e.id)
+		require.True(t, ok && got == ei, "list entry not in the trace index")
 		if prev != none {
 			require.LessOrEqual(t, c.entries[prev].lastSeen, e.lastSeen, "list not ordered by lastSeen")
 		}
@@ -63,7 +64,7 @@ func checkCache(t *testing.T, c *Cache) {
 		prev = ei
 	}
 	require.Equal(t, prev, c.tail)
-	require.Equal(t, traces, len(c.traces))
+	require.Equal(t, traces, c.traces.len())
 	require.Equal(t, traces, c.Len())
 	require.Equal(t, completions, c.Completions())
 	require.LessOrEqual(t, c.Len(), c.maxTraces)
@@ -72,7 +73,7 @@ func checkCache(t *testing.T, c *Cache) {
 }
 
 func lookupSpans(c *Cache, id pcommon.TraceID) []byte {
-	ei, ok := c.traces[id]
+	ei, ok := c.entryOf(traceKey(id), id)
 	if !ok {
 		return nil
 	}
@@ -551,16 +552,23 @@ func TestConversationChainLeavesInAnyOrder(t *testing.T) {
 	}
 	q := Query{Key: JoinKey{Kind: ByConversation, Hash: HashValue("conv")}, Value: "conv", At: 1_000}
 	for _, gone := range []byte{3, 6, 1} { // middle, newest (head), oldest (tail)
-		c.remove(c.traces[tid(gone)])
+		c.remove(c.mustEntry(t, tid(gone)))
 	}
 	m, ok := c.Find(q)
 	require.True(t, ok)
 	require.Equal(t, tid(5), m.Trace, "the latest turn left")
 	require.Equal(t, int64(3), m.Conversation.Completions)
 	for _, gone := range []byte{2, 4, 5} {
-		c.remove(c.traces[tid(gone)])
+		c.remove(c.mustEntry(t, tid(gone)))
 	}
 	_, ok = c.Find(q)
 	require.False(t, ok)
-	require.Empty(t, c.idx.conv, "the conversation left with its last turn")
+	require.Zero(t, c.idx.conv.len(), "the conversation left with its last turn")
+}
+
+func (c *Cache) mustEntry(t *testing.T, id pcommon.TraceID) int32 {
+	t.Helper()
+	ei, ok := c.entryOf(traceKey(id), id)
+	require.True(t, ok, "trace not cached")
+	return ei
 }

@@ -120,7 +120,7 @@ func (c *Cache) AppendTraces(b []byte) ([]byte, int) {
 			}
 		}
 	})
-	return b, len(c.traces)
+	return b, c.traces.len()
 }
 
 // JoinSnapshot is a snapshot of n traces encoded by AppendTraces, saved

@@ -22,28 +22,37 @@ const unchained int32 = -2
 // that ended last. A conversation's completions are chained through
 // stored.convNext from the head the conv map holds. Conversations are
 // bounded by MaxConversations; when it is reached, one indexed conversation
-// is dropped, picked by map iteration (that is, at random): keeping them in
-// order would cost another 16 bytes and a map entry per conversation, for a
-// bound that the cache's own bounds make rare.
+// is dropped, the next one held after the last dropped in the table's
+// order (that is, at random): keeping them in order would cost another 16
+// bytes and an index entry per conversation, for a bound that the cache's
+// own bounds make rare.
+//
+// Each index is a table (table.go) keyed by tableKey of the value's hash.
 type indexes struct {
 	opts     IndexOptions
 	nKeys    int
-	response map[uint64]int32
-	appKey   []map[uint64]int32
+	response *table
+	appKey   []table
 	appHash  []uint64 // nKeys per completion, by index in comps; 0: none
-	conv     map[uint64]int32
+	conv     *table
+	dropAt   int // the conv slot the next conversation dropped is looked for from
 }
 
-func newIndexes(opts IndexOptions) indexes {
+// newIndexes returns empty indexes, which grow up to sizes for maxTraces
+// completions before they grow further.
+func newIndexes(opts IndexOptions, maxTraces int) indexes {
 	ix := indexes{opts: opts, nKeys: opts.AppKeys}
+	// Most traces have one completion, most completions a response id.
 	if opts.ByResponse {
-		ix.response = map[uint64]int32{}
+		t := newTable(maxTraces)
+		ix.response = &t
 	}
 	for range opts.AppKeys {
-		ix.appKey = append(ix.appKey, map[uint64]int32{})
+		ix.appKey = append(ix.appKey, newTable(maxTraces))
 	}
 	if opts.ByConversation {
-		ix.conv = map[uint64]int32{}
+		t := newTable(min(maxTraces, opts.MaxConversations))
+		ix.conv = &t
 	}
 	return ix
 }
@@ -65,20 +74,21 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 	s := &c.comps[i]
 	s.convNext = unchained
 	if ix.response != nil && s.resp.n != 0 {
-		c.pointLatest(ix.response, c.idHash(i, &c.comps[i].resp, 0), i)
+		h := c.responseHash(i)
+		c.pointLatest(ix.response, h, i, func(cur int32) bool { return c.responseHash(cur) == h })
 	}
 	if ix.nKeys > 0 {
 		own := ix.appKeysOf(i)
 		copy(own, appKeys)
 		for k, h := range own {
 			if h != 0 {
-				c.pointLatest(ix.appKey[k], h, i)
+				c.pointLatest(&ix.appKey[k], h, i, func(cur int32) bool { return ix.appKeysOf(cur)[k] == h })
 			}
 		}
 	}
 	if ix.conv != nil && s.conv.n != 0 {
-		h := c.idHash(i, &c.comps[i].conv, 1)
-		head, ok := ix.conv[h]
+		h := c.conversationHash(i)
+		head, ok := ix.conv.find(h, func(cur int32) bool { return c.conversationHash(cur) == h })
 		if !ok {
 			c.makeRoomForConversation()
 			head = none
@@ -87,40 +97,39 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 		if head != none {
 			c.comps[head].convPrev = i
 		}
-		ix.conv[h] = i
+		ix.conv.set(h, i, func(cur int32) bool { return cur == head }, nil)
 	}
 }
 
-// pointLatest makes m[h] point to i unless it points to a completion that
-// ended later.
-func (c *Cache) pointLatest(m map[uint64]int32, h uint64, i int32) {
-	if cur, ok := m[h]; ok && cur != i && c.comps[cur].comp.EndUnixNano > c.comps[i].comp.EndUnixNano {
-		return
-	}
-	m[h] = i
+// pointLatest makes h's index in t i unless it is one that ended later;
+// same tells whether an index held under h's tag is h's.
+func (c *Cache) pointLatest(t *table, h uint64, i int32, same func(cur int32) bool) {
+	end := c.comps[i].comp.EndUnixNano
+	t.set(h, i, same, func(cur int32) bool { return cur != i && c.comps[cur].comp.EndUnixNano > end })
 }
+
+func (c *Cache) responseHash(i int32) uint64 { return c.idHash(i, &c.comps[i].resp, 0) }
+
+func (c *Cache) conversationHash(i int32) uint64 { return c.idHash(i, &c.comps[i].conv, 1) }
 
 // unindex removes comps[i] from every index that points to it.
 func (c *Cache) unindex(i int32) {
 	ix := &c.idx
 	s := &c.comps[i]
 	if ix.response != nil && s.resp.n != 0 {
-		h := c.idHash(i, &c.comps[i].resp, 0)
-		if ix.response[h] == i {
-			delete(ix.response, h)
-		}
+		ix.response.remove(c.responseHash(i), i)
 	}
 	if ix.nKeys > 0 {
 		own := ix.appKeysOf(i)
 		for k, h := range own {
-			if h != 0 && ix.appKey[k][h] == i {
-				delete(ix.appKey[k], h)
+			if h != 0 {
+				ix.appKey[k].remove(h, i)
 			}
 			own[k] = 0
 		}
 	}
 	if s.convNext != unchained {
-		c.unchain(c.idHash(i, &c.comps[i].conv, 1), i)
+		c.unchain(c.conversationHash(i), i)
 	}
 }
 
@@ -137,9 +146,9 @@ func (c *Cache) unchain(h uint64, i int32) {
 	case prev != none:
 		c.comps[prev].convNext = next
 	case next != none:
-		c.idx.conv[h] = next
+		c.idx.conv.set(h, next, func(cur int32) bool { return cur == i }, nil)
 	default:
-		delete(c.idx.conv, h)
+		c.idx.conv.remove(h, i)
 	}
 	s.convNext, s.convPrev = unchained, unchained
 }
@@ -148,10 +157,13 @@ func (c *Cache) unchain(h uint64, i int32) {
 // reached; their completions stay cached, found by other keys.
 func (c *Cache) makeRoomForConversation() {
 	ix := &c.idx
-	for h, head := range ix.conv {
-		if len(ix.conv) < ix.opts.MaxConversations {
-			return
+	for ix.conv.len() >= ix.opts.MaxConversations {
+		at := ix.dropAt % len(ix.conv.slots)
+		h, head, ok := ix.conv.at(at)
+		for ; !ok; h, head, ok = ix.conv.at(at) {
+			at = ix.conv.next(at)
 		}
+		ix.dropAt = at + 1
 		n := 0
 		for j := head; j != none; {
 			next := c.comps[j].convNext
@@ -159,7 +171,7 @@ func (c *Cache) makeRoomForConversation() {
 			j = next
 			n++
 		}
-		delete(ix.conv, h)
+		ix.conv.remove(h, head)
 		c.OnEvict(ReasonMaxConversations, n)
 	}
 }
@@ -171,8 +183,11 @@ func (c *Cache) Find(q Query) (Match, bool) {
 		comp, ok := c.Lookup(q.Key.Trace, q.Selector)
 		return Match{Trace: q.Key.Trace, Comp: comp}, ok
 	case ByResponse:
-		i, ok := c.idx.response[q.Key.Hash]
-		if !ok || c.responseID(i) != q.Value {
+		if c.idx.response == nil {
+			return Match{}, false
+		}
+		i, ok := c.idx.response.find(q.Key.Hash, func(i int32) bool { return c.responseID(i) == q.Value })
+		if !ok {
 			return Match{}, false
 		}
 		return c.match(i), true
@@ -180,7 +195,7 @@ func (c *Cache) Find(q Query) (Match, bool) {
 		if int(q.Key.App) >= c.idx.nKeys {
 			return Match{}, false
 		}
-		i, ok := c.idx.appKey[q.Key.App][q.Key.Hash]
+		i, ok := c.idx.appKey[q.Key.App].find(q.Key.Hash, func(i int32) bool { return c.idx.appKeysOf(i)[q.Key.App] == q.Key.Hash })
 		if !ok {
 			return Match{}, false
 		}
@@ -194,7 +209,11 @@ func (c *Cache) Find(q Query) (Match, bool) {
 // findInConversation picks the completion of the conversation that ended
 // last at or before q.At: the answer the user was looking at.
 func (c *Cache) findInConversation(q Query) (Match, bool) {
-	head, ok := c.idx.conv[q.Key.Hash]
+	if c.idx.conv == nil {
+		return Match{}, false
+	}
+	h := q.Key.Hash
+	head, ok := c.idx.conv.find(h, func(cur int32) bool { return c.conversationHash(cur) == h })
 	if !ok {
 		return Match{}, false
 	}
