@@ -15,8 +15,16 @@ import (
 // completion and a map entry per completion that carries it.
 const maxJoinKeys = 8
 
-// completionsPool recycles the slice a batch's completions are gathered in.
-var completionsPool = sync.Pool{New: func() any { return new([]found) }}
+// scratchPool recycles what one batch is read with: the slice its
+// completions are gathered in and the memo of interned strings. Off the
+// stack, they do not make every receiver goroutine's stack grow (a memo is
+// over a kilobyte).
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+type scratch struct {
+	completions []found
+	memo        genai.Memo
+}
 
 // found is a completion read from a span, with what indexes it.
 type found struct {
@@ -29,12 +37,10 @@ type found struct {
 // observeTraces caches every completion in td and releases the feedback that
 // was waiting for them. It never changes td and keeps none of it.
 func (c *correlator) observeTraces(td ptrace.Traces) {
-	var (
-		completions []found // from the pool only when a batch has a completion
-		pooled      *[]found
-		memo        genai.Memo
-		comp        genai.Completion
-	)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	completions := sc.completions[:0]
+	var comp genai.Completion
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -43,12 +49,8 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				if !genai.Read(span, rs.Resource(), &memo, &comp) {
+				if !genai.Read(span, rs.Resource(), &sc.memo, &comp) {
 					continue
-				}
-				if completions == nil {
-					pooled = completionsPool.Get().(*[]found)
-					completions = (*pooled)[:0]
 				}
 				completions = append(completions, found{trace: span.TraceID(), comp: comp})
 				c.readAppKeys(&completions[len(completions)-1], span, rs.Resource())
@@ -62,9 +64,11 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	c.recordEvictions(evicted)
 	c.tel.completionsSeen(int64(len(completions)))
 	c.tel.truncated(int64(truncated), truncatedCompletionField)
-	clear(completions) // drop the strings, so the pool keeps no cached data alive
-	*pooled = completions
-	completionsPool.Put(pooled)
+	// Drop the strings, which are the batch's own, so that the pool keeps
+	// none of it alive.
+	clear(completions)
+	sc.completions = completions
+	sc.memo = genai.Memo{}
 	c.emitter.enqueue(ready)
 }
 

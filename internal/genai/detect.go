@@ -196,12 +196,16 @@ func IsCompletion(span ptrace.Span) bool {
 func FromSpan(span ptrace.Span, res pcommon.Resource, memo *Memo) (Completion, bool) {
 	var c Completion
 	ok := Read(span, res, memo, &c)
+	c.ResponseID, c.ConversationID = strings.Clone(c.ResponseID), strings.Clone(c.ConversationID)
 	return c, ok
 }
 
-// Read is FromSpan without the copy: it fills *out only when span is a
+// Read is FromSpan without the copies: it fills *out only when span is a
 // completion, so the ordinary span costs one pass over its attributes and
-// nothing else.
+// nothing else, and out's ResponseID and ConversationID are the span's own
+// strings, valid only as long as the span is (the cache copies them into
+// its own arrays; copying them here too would be two allocations per
+// completion).
 func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) bool {
 	var m markers
 	attrs := span.Attributes()
@@ -250,8 +254,8 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 	if v, ok := res.Attributes().Get("service.name"); ok {
 		c.serviceName = memo.intern(mServiceName, clampedOrEmpty(v.AsString(), &cut))
 	}
-	c.ResponseID = strings.Clone(str(fResponseID))
-	c.ConversationID = strings.Clone(str(fConversation))
+	c.ResponseID = str(fResponseID)
+	c.ConversationID = str(fConversation)
 	c.finishReasons = memo.intern(mFinishReasons, finishReasons(s[fFinish], &cut))
 	if n, ok := s.count(fInput); ok {
 		c.InputTokens, c.flags = n, c.flags|flagInputTokens

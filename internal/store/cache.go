@@ -1,6 +1,8 @@
 package store
 
 import (
+	"strings"
+
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -279,7 +281,8 @@ func (c *Cache) pack(i int32, comp genai.Completion) {
 	s.comp = comp
 	okResp, okConv := s.resp.set(resp), s.conv.set(conv)
 	if !okResp || !okConv {
-		c.long[i] = [2]string{resp, conv}
+		// comp's strings may be the span's own (genai.Read): keep copies.
+		c.long[i] = [2]string{strings.Clone(resp), strings.Clone(conv)}
 	}
 }
 

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -571,4 +573,49 @@ func (c *Cache) mustEntry(t *testing.T, id pcommon.TraceID) int32 {
 	ei, ok := c.entryOf(traceKey(id), id)
 	require.True(t, ok, "trace not cached")
 	return ei
+}
+
+// BenchmarkCacheAddFull: a completion for a new trace into full caches, as
+// the traces path does in a busy collector: 32 parts of 3,125 traces (a
+// 100,000-trace cache), the part picked at random, each completion with a
+// response id and a conversation id, both indexed, so every Add evicts the
+// part's least recently seen trace and its index entries. The caches take
+// about 24 MiB, more than the CPU caches hold, and the part is random, so
+// most of what an Add touches is cold, as in a collector.
+func BenchmarkCacheAddFull(b *testing.B) {
+	const parts, perPart = 32, 3125
+	r := rand.New(rand.NewPCG(3, 4))
+	opts := IndexOptions{ByResponse: true, ByConversation: true, MaxConversations: perPart}
+	caches := make([]*Cache, parts)
+	newComp := func(i int) (pcommon.TraceID, genai.Completion) {
+		var id pcommon.TraceID
+		binary.LittleEndian.PutUint64(id[:8], r.Uint64())
+		binary.LittleEndian.PutUint64(id[8:], r.Uint64())
+		c := genai.Completion{SpanID: pcommon.SpanID{1, 2, 3}, EndUnixNano: int64(i)}
+		c.ResponseID = fmt.Sprintf("chatcmpl-%029d", r.Uint64()%1e18)
+		c.ConversationID = fmt.Sprintf("conv-%d", r.Uint64())
+		return id, c
+	}
+	for p := range caches {
+		caches[p] = NewCache(math.MaxInt64, perPart, 16, opts)
+		for i := range perPart {
+			id, c := newComp(i)
+			caches[p].Add(id, c, nil, int64(i))
+		}
+	}
+	const pending = 1024
+	ids := make([]pcommon.TraceID, pending)
+	comps := make([]genai.Completion, pending)
+	b.ResetTimer()
+	for i := range b.N {
+		at := i % pending
+		if at == 0 {
+			b.StopTimer()
+			for j := range pending {
+				ids[j], comps[j] = newComp(perPart + i + j)
+			}
+			b.StartTimer()
+		}
+		caches[r.IntN(parts)].Add(ids[at], comps[at], nil, int64(perPart+i))
+	}
 }
