@@ -79,6 +79,9 @@ echo "== benchmarks: the traces path on many cores (time under locks, lockstats 
 $GO test -tags lockstats -run '^$' -bench '^BenchmarkTracesPathSerial$' -benchtime "${TRACES_ITERS}x" -count 3 . | tee "$out/serial.txt"
 $GO test -run '^$' -bench '^BenchmarkTracesPathParallel$' -benchmem -benchtime 1000x -cpu 1,2 -count 1 . -rounds 3 | tee "$out/parallel.txt"
 
+echo "== benchmarks: the cache's hash index against a Go map, and Add into a full cache (internal/store, 3 runs)"
+$GO test -run '^$' -bench '^(BenchmarkTableChurn|BenchmarkCacheAddFull)$' -benchtime 300000x -count 3 ./internal/store | tee "$out/store.txt"
+
 echo "== benchmarks: feedback joins ($ROUNDS interleaved rounds; then the delayed join, $JOIN_COUNT runs)"
 $GO test -run '^$' -bench '^BenchmarkFeedbackJoin$' -benchmem -benchtime "${JOIN_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee "$out/join.txt"
 $GO test -run '^$' -bench '^BenchmarkFeedbackDelayedJoin$' -benchmem -benchtime "${DELAYED_ITERS}x" -count "$JOIN_COUNT" . | tee -a "$out/join.txt"
@@ -164,6 +167,7 @@ echo "traces path from every P at once, 1 P over 2 Ps, the floor (what two cores
 echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_0pct BenchmarkTracesPath/floor_0pct)"
 echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
 echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
+echo "cache index, delete and insert in a full index of 3,125 (a part's share) / 100,000, table over Go map: $(ratio "$out/store.txt" BenchmarkTableChurn/table/3125 BenchmarkTableChurn/map/3125) / $(ratio "$out/store.txt" BenchmarkTableChurn/table/100000 BenchmarkTableChurn/map/100000)"
 echo "decode and consume, in process, throughput with/without: $(ratio "$out/decode.txt" BenchmarkDecodeAndConsume/without BenchmarkDecodeAndConsume/with)"
 echo "spans per collector CPU-second, llm_feedback/none, per round: $(loadgen spans_per_cpu_second_ratio_per_round)"
 echo "spans per second, llm_feedback/none, per round: $(loadgen throughput_ratio_per_round)"
@@ -179,6 +183,7 @@ echo "BENCH bytes_per_cached_completion_indexed $(value "$out/mem.txt" Benchmark
 echo "BENCH traces_path_serial_fraction $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting serial_fraction | median)"
 echo "BENCH traces_path_projected_speedup_16 $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting speedup_16 | median)"
 echo "BENCH traces_path_parallel_speedup $(parallel ours)"
+echo "BENCH ns_per_cache_add_full $(value "$out/store.txt" BenchmarkCacheAddFull ns/op | median)"
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
 echo "BENCH e2e_cpu_per_span_ratio $(loadgen spans_per_cpu_second_ratio)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"

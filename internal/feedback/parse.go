@@ -49,7 +49,10 @@ type Matcher struct {
 // NewMatcher returns a matcher for the configured event names.
 func NewMatcher(names []string) Matcher { return Matcher{names: names} }
 
-func (m Matcher) has(s string) bool {
+func (m *Matcher) has(s string) bool {
+	if s == "" {
+		return false
+	}
 	for _, n := range m.names {
 		if n == s {
 			return true
@@ -62,19 +65,16 @@ func (m Matcher) has(s string) bool {
 // event.name, otel.event.name or newrelic.event.type, is a configured name.
 // (An SDK may set a generic EventName and keep the feedback's type in an
 // attribute, as New Relic's newrelic.event.type does.)
-func (m Matcher) Is(lr plog.LogRecord) bool {
+func (m *Matcher) Is(lr plog.LogRecord) bool {
 	if m.has(lr.EventName()) {
 		return true
 	}
 	found := false
 	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
 		// The length first: it rules out almost every key without reading it.
-		if n := len(k); n != len("event.name") && n != len("otel.event.name") && n != len("newrelic.event.type") {
-			return true
-		}
-		switch k {
-		case "event.name", "otel.event.name", "newrelic.event.type":
-			if v.Type() == pcommon.ValueTypeStr && m.has(v.Str()) {
+		switch len(k) {
+		case len("event.name"), len("otel.event.name"), len("newrelic.event.type"):
+			if (k == "event.name" || k == "otel.event.name" || k == "newrelic.event.type") && v.Type() == pcommon.ValueTypeStr && m.has(v.Str()) {
 				found = true
 				return false
 			}

@@ -337,7 +337,8 @@ func TestMatcher(t *testing.T) {
 			for _, a := range tc.attrs {
 				putAttr(t, lr.Attributes(), a.k, a.v)
 			}
-			require.Equal(t, tc.want, NewMatcher(tc.names).Is(lr))
+			m := NewMatcher(tc.names)
+			require.Equal(t, tc.want, m.Is(lr))
 		})
 	}
 }
