@@ -42,6 +42,10 @@ type Config struct {
 	StorageFlushInterval time.Duration `mapstructure:"storage_flush_interval"`
 	// StorageTimeout bounds each call to the storage extension.
 	StorageTimeout time.Duration `mapstructure:"storage_timeout"`
+	// StorageWriteWait bounds how long the logs side waits, before it
+	// acknowledges a batch whose feedback it held, for that feedback to be
+	// written to storage; 0 acknowledges at once.
+	StorageWriteWait time.Duration `mapstructure:"storage_write_wait"`
 	// StorageQueueSize bounds the held records waiting to be written; one
 	// that finds the queue full is held in memory only, and counted.
 	StorageQueueSize int `mapstructure:"storage_queue_size"`
@@ -129,6 +133,7 @@ func createDefaultConfig() component.Config {
 		Join:                 JoinConfig{ByResponseID: true, ByConversation: true, MaxConversations: 100_000},
 		StorageFlushInterval: 10 * time.Second,
 		StorageTimeout:       5 * time.Second,
+		StorageWriteWait:     time.Second,
 		StorageQueueSize:     10_000,
 		MaxAttributeLength:   4095,
 	}
@@ -181,6 +186,9 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.Join.validate()...)
 	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
 	positiveDur("storage_timeout", cfg.StorageTimeout)
+	if cfg.StorageWriteWait < 0 {
+		errs = append(errs, fmt.Errorf("storage_write_wait must not be negative, got %s", cfg.StorageWriteWait))
+	}
 	positiveInt("storage_queue_size", cfg.StorageQueueSize)
 	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
 	return errors.Join(errs...)

@@ -34,6 +34,7 @@ func TestLoadConfig(t *testing.T) {
 				Storage:              &storage,
 				StorageFlushInterval: 30 * time.Second,
 				StorageTimeout:       2 * time.Second,
+				StorageWriteWait:     500 * time.Millisecond,
 				StorageQueueSize:     100,
 				MaxAttributeLength:   1024,
 			},

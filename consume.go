@@ -174,7 +174,10 @@ func feedbackOf(r *store.PendingRecord, lr plog.LogRecord) feedback.Feedback {
 // commit makes a delivered batch's changes stick: its held records wait
 // for their completion (or are joined now, if it came meanwhile) and are
 // written to storage; its outcomes are counted.
-func (c *correlator) commit(b *logsBatch) {
+//
+// It returns the storage sequence number of the last record it held, 0 when
+// it held none in storage: see persister.waitTried.
+func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 	c.settle(b)
 	tel := c.tel
 	for _, d := range b.delays {
@@ -188,7 +191,7 @@ func (c *correlator) commit(b *logsBatch) {
 	tel.feedbackUnmatched(b.counts.overflow, unmatchedOverflow)
 	tel.feedbackUnmatched(b.counts.stopping, unmatchedShutdown)
 	if len(b.hold) == 0 {
-		return
+		return 0
 	}
 	var ready []readyRecord
 	var overflow, held, late []*store.PendingRecord
@@ -218,12 +221,15 @@ func (c *correlator) commit(b *logsBatch) {
 	c.waiting.Store(int64(c.pending.Len()))
 	c.mu.Unlock()
 	for _, r := range held {
-		c.persist.store(r)
+		if seq := c.persist.store(r); seq > lastStored {
+			lastStored = seq
+		}
 	}
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)
 	c.emitter.release(late, unmatchedShutdown)
+	return lastStored
 }
 
 // rollback undoes what a refused batch did: its ids are forgotten, so the

@@ -286,6 +286,7 @@ func TestHungDiskNeverStallsTheLogsPath(t *testing.T) {
 	cfg := storageConfig()
 	cfg.StorageQueueSize = 2
 	cfg.StorageTimeout = time.Hour
+	cfg.StorageWriteWait = 50 * time.Millisecond
 	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
 	disk := newFaultDisk()
 	withDisk(t, h, disk)
@@ -299,12 +300,49 @@ func TestHungDiskNeverStallsTheLogsPath(t *testing.T) {
 	}
 	_, _, pending := h.s.c.sizes()
 	assert.Equal(t, 5, pending, "all held")
+	// The first batch waited storage_write_wait for the hung write, the
+	// next two (queued) not at all, the last two found the queue full.
 	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "queue_full"))},
+		{Value: 3, Attributes: attribute.NewSet(attribute.String("reason", "write_wait"))},
 	}, ignore())
 	close(release)
 	require.NoError(t, h.s.Shutdown(ctx))
 	assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 2, "the two the disk never got are emitted at shutdown; three are stored")
+}
+
+// A batch whose feedback was held is acknowledged only once that feedback
+// is written: a SIGKILL after the client was told the batch was taken
+// cannot lose it from the writer's queue. Batches held at the same time
+// share the write.
+func TestBatchAcknowledgedOnceItsHeldFeedbackIsWritten(t *testing.T) {
+	ctx := context.Background()
+	cfg := storageConfig()
+	cfg.StorageTimeout = time.Hour
+	cfg.StorageWriteWait = time.Hour
+	h := newHarness(t, cfg)
+	disk := newFaultDisk()
+	withDisk(t, h, disk)
+	release := make(chan struct{})
+	disk.set(func(d *faultDisk) { d.hang = release })
+	acked := make(chan error, 2)
+	for i := byte(1); i <= 2; i++ {
+		go func() { acked <- h.logs.ConsumeLogs(ctx, feedbackFor(traceID(i), "")) }()
+	}
+	require.Never(t, func() bool { return len(acked) > 0 }, 300*time.Millisecond, 5*time.Millisecond,
+		"acknowledged while its held feedback was still waiting to be written")
+	close(release)
+	for range 2 {
+		select {
+		case err := <-acked:
+			require.NoError(t, err)
+			require.True(t, disk.has(pendingKey(1)) || disk.has(pendingKey(2)), "acknowledged before the write")
+		case <-time.After(5 * time.Second):
+			t.Fatal("not acknowledged after the write")
+		}
+	}
+	require.Eventually(t, func() bool { return disk.has(pendingKey(1)) && disk.has(pendingKey(2)) }, 5*time.Second, time.Millisecond)
+	require.NoError(t, h.s.Shutdown(ctx))
 }
 
 // Defect 7: records waiting to be re-sent to a refusing consumer count

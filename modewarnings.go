@@ -25,6 +25,7 @@ var joinOnlyKeys = []configKey{
 	storageKey,
 	flushKey,
 	{"storage_timeout", func(c *Config) any { return c.StorageTimeout }},
+	{"storage_write_wait", func(c *Config) any { return c.StorageWriteWait }},
 	{"storage_queue_size", func(c *Config) any { return c.StorageQueueSize }},
 	{"max_attribute_length", func(c *Config) any { return c.MaxAttributeLength }},
 }

@@ -85,7 +85,7 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		evaluation(ev.dst, ev.rec, &ev.comp)
 	}
 	if ld.ResourceLogs().Len() == 0 {
-		p.c.commit(&b) // everything was held back or a duplicate
+		p.settle(&b) // everything was held back or a duplicate
 		return nil
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
@@ -93,8 +93,15 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		p.c.rollback(&b)
 		return err
 	}
-	p.c.commit(&b)
+	p.settle(&b)
 	return nil
+}
+
+// settle commits the batch and, with storage, waits (at most
+// storage_write_wait) until the records it held are written, before the
+// receiver acknowledges it.
+func (p *logsProcessor) settle(b *logsBatch) {
+	p.c.persist.waitTried(p.c.commit(b), p.c.cfg.StorageWriteWait)
 }
 
 // hasFeedback is on the path of every log batch: plain loops, no callback,

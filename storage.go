@@ -33,6 +33,7 @@ const (
 	storageClient    = "client"
 	storageCorrupt   = "corrupt"
 	storageQueueFull = "queue_full"
+	storageWriteWait = "write_wait"
 )
 
 // persister keeps held-back feedback and the completion cache in a storage
@@ -69,7 +70,10 @@ type persister struct {
 	queue      []write
 	queuedSets int
 	inflight   bool
-	progress   chan struct{} // closed after each write, for sync
+	progress   chan struct{} // closed after each write, for sync and waitTried
+	tried      uint64        // the highest sequence number whose write was tried
+	writeSince time.Time     // when the write in flight began
+	slow       bool          // a write outlasted a wait: not waited for again until one ends
 	saved      uint64        // snapshot version last saved
 	// rangeUnknown is set when the stored range could not be read at start:
 	// nothing is written until it is (new keys would overwrite stored ones),
@@ -141,29 +145,79 @@ func (p *persister) signal() {
 	}
 }
 
-// store queues r to be written. Like drop and stored it is a no-op on a nil
-// persister (no storage configured), so callers need no check.
-func (p *persister) store(r *store.PendingRecord) {
+// store queues r to be written and returns its sequence number, or 0 when
+// it will not be written (see waitTried). Like drop and stored it is a no-op
+// on a nil persister (no storage configured), so callers need no check.
+func (p *persister) store(r *store.PendingRecord) uint64 {
 	if p == nil {
-		return
+		return 0
 	}
 	p.mu.Lock()
 	if r.Gone || r.Seq != 0 || p.rangeUnknown {
 		p.mu.Unlock()
-		return
+		return 0
 	}
 	if p.queuedSets >= p.maxQueued {
 		p.mu.Unlock()
 		p.failed(storageQueueFull, fmt.Errorf("%d records are waiting to be written (storage_queue_size)", p.maxQueued), zap.String("id", r.FeedbackID))
-		return
+		return 0
 	}
 	p.hi++ // when nothing is stored lo was hi+1: it is now this record
 	r.Seq = p.hi
 	p.live[r.Seq] = r
 	p.queue = append(p.queue, write{rec: r, seq: r.Seq, data: store.MarshalPending(r)})
 	p.queuedSets++
+	seq := r.Seq
 	p.mu.Unlock()
 	p.signal()
+	return seq
+}
+
+// waitTried waits, at most wait, until the write of every record stored up
+// to seq was tried. The logs side calls it before it acknowledges a batch
+// whose records it held, so that what a client was told was taken is on
+// disk, not in a queue a SIGKILL empties; concurrent batches share one
+// write. A write that fails leaves the records held in memory, counted in
+// storage_errors. A disk slower than wait (a write in flight for longer) is
+// not waited for again until that write ends, so a hung disk holds up one
+// batch for wait and then none: those acknowledged before their write
+// ended are counted in storage_errors{reason=write_wait}.
+func (p *persister) waitTried(seq uint64, wait time.Duration) {
+	if p == nil || seq == 0 || wait <= 0 {
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		switch {
+		case p.tried >= seq:
+			p.mu.Unlock()
+			return
+		case p.slow:
+			p.mu.Unlock()
+			p.tel.storageError(storageWriteWait) // logged when the disk became slow
+			return
+		case p.inflight && time.Since(p.writeSince) >= wait:
+			p.slow = true
+			p.mu.Unlock()
+			p.failed(storageWriteWait, fmt.Errorf("a write has been in flight for over storage_write_wait (%s): batches are acknowledged before their held feedback is written until it ends", wait))
+			return
+		}
+		progress := p.progress
+		p.mu.Unlock()
+		select {
+		case <-progress:
+		case <-p.stopped:
+			return
+		case <-timer.C:
+			p.mu.Lock()
+			p.slow = p.tried < seq
+			p.mu.Unlock()
+			p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until the write ends", wait))
+			return
+		}
+	}
 }
 
 // drop queues the deletion of r: it was delivered or deliberately dropped.
@@ -223,6 +277,7 @@ func (p *persister) writeQueued() {
 		return
 	}
 	p.queue, p.queuedSets, p.inflight = nil, 0, true
+	p.writeSince = time.Now()
 	rangeNow := encodeRange(p.lo, p.hi)
 	p.mu.Unlock()
 
@@ -256,7 +311,12 @@ func (p *persister) writeQueued() {
 	cancel()
 
 	p.mu.Lock()
-	p.inflight = false
+	p.inflight, p.slow = false, false
+	for _, w := range ws {
+		if w.data != nil {
+			p.tried = max(p.tried, w.seq)
+		}
+	}
 	if err != nil {
 		// The records are held in memory only (Stored stays false, so a
 		// shutdown emits them). They keep their keys in the range: a write

@@ -134,5 +134,5 @@ var knownReasons = []string{
 	// truncated
 	truncatedAttributeLength, truncatedMetadataKeys, truncatedCompletionField,
 	// storage_errors
-	storageGet, storageSet, storageBatch, storageClient, storageCorrupt, storageQueueFull,
+	storageGet, storageSet, storageBatch, storageClient, storageCorrupt, storageQueueFull, storageWriteWait,
 }

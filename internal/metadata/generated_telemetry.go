@@ -211,7 +211,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorLlmFeedbackStorageErrors, err = builder.meter.Int64Counter(
 		"otelcol_processor_llm_feedback_storage_errors",
-		metric.WithDescription("Storage extension operations that failed (reason get, set, delete, batch or client); the data path went on without them. [Alpha]"),
+		metric.WithDescription("Storage extension operations that failed or were not waited for (reason get, set, batch, client, corrupt, queue_full or write_wait); the data path went on without them. [Alpha]"),
 		metric.WithUnit("{errors}"),
 	)
 	errs = errors.Join(errs, err)

@@ -227,7 +227,7 @@ func AssertEqualProcessorLlmFeedbackPendingRecords(t *testing.T, tt *componentte
 func AssertEqualProcessorLlmFeedbackStorageErrors(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_llm_feedback_storage_errors",
-		Description: "Storage extension operations that failed (reason get, set, delete, batch or client); the data path went on without them. [Alpha]",
+		Description: "Storage extension operations that failed or were not waited for (reason get, set, batch, client, corrupt, queue_full or write_wait); the data path went on without them. [Alpha]",
 		Unit:        "{errors}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
