@@ -2,7 +2,8 @@
 # Performance figures of llm_feedback, in one run: Go benchmarks against
 # their floors (the floor and ours interleaved in one `go test -bench`
 # invocation, so each ratio compares measurements taken moments apart), the
-# memory per cached completion and per held feedback, and the end-to-end load
+# memory per cached completion and per held feedback, the cache's hash index
+# against a Go map and an Add into a full cache, and the end-to-end load
 # test (cmd/loadgen) of a collector built with llm_feedback and the contrib
 # processors that also keep state per trace (scripts/builder-bench.yaml), in
 # four modes: none, llm_feedback, tail_sampling and groupbytrace, all under
@@ -29,7 +30,8 @@
 # span for 30s, about 3 GiB at their rates on 2 cores, and a tighter budget
 # throttles them through their GC; every mode's RSS fills the budget),
 # LOADGEN_CPU_BOUND (the share of its CPU the collector must use for a run
-# to count, 0.9),
+# to count, 0.9), LOADGEN_SENDERS (requests in flight, 8; more keep a fast
+# collector busier, at the cost of the load generator's own CPU),
 # BENCH_PROFILE_DIR (when set, CPU and memory profiles of the benchmarks are
 # written there, with the test binary for `go tool pprof`).
 set -euo pipefail
@@ -52,6 +54,7 @@ LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
 LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
 LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-6144}
 LOADGEN_CPU_BOUND=${LOADGEN_CPU_BOUND:-0.9}
+LOADGEN_SENDERS=${LOADGEN_SENDERS:-8}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -108,7 +111,7 @@ if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
 	pin=(taskset -c 1) collector_cpus=0
 fi
 "${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" -modes "$LOADGEN_MODES" \
-	-memory-limit-mib "$LOADGEN_MEMORY_LIMIT_MIB" -cpu-bound "$LOADGEN_CPU_BOUND" \
+	-memory-limit-mib "$LOADGEN_MEMORY_LIMIT_MIB" -cpu-bound "$LOADGEN_CPU_BOUND" -senders "$LOADGEN_SENDERS" \
 	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || loadgen_rc=$?
 
 # value FILE BENCH METRIC: the values of METRIC (a unit such as ns/op or
