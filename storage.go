@@ -72,7 +72,7 @@ type persister struct {
 	inflight   bool
 	progress   chan struct{} // closed after each write, for sync and waitTried
 	tried      uint64        // the highest sequence number whose write was tried
-	writeSince time.Time     // when the write in flight began
+	busySince  time.Time     // when the writer's current work (a write, a snapshot, a read) began; zero: idle
 	slow       bool          // a write outlasted a wait: not waited for again until one ends
 	saved      uint64        // snapshot version last saved
 	// rangeUnknown is set when the stored range could not be read at start:
@@ -198,10 +198,10 @@ func (p *persister) waitTried(seq uint64, wait time.Duration) {
 			p.mu.Unlock()
 			p.tel.storageError(storageWriteWait) // logged when the disk became slow
 			return
-		case p.inflight && time.Since(p.writeSince) >= wait:
+		case !p.busySince.IsZero() && time.Since(p.busySince) >= wait:
 			p.slow = true
 			p.mu.Unlock()
-			p.failed(storageWriteWait, fmt.Errorf("a write has been in flight for over storage_write_wait (%s): batches are acknowledged before their held feedback is written until it ends", wait))
+			p.failed(storageWriteWait, fmt.Errorf("the storage writer has been busy for over storage_write_wait (%s): batches are acknowledged before their held feedback is written until its next write ends", wait))
 			return
 		}
 		progress := p.progress
@@ -212,7 +212,11 @@ func (p *persister) waitTried(seq uint64, wait time.Duration) {
 			return
 		case <-timer.C:
 			p.mu.Lock()
-			p.slow = p.tried < seq
+			if p.tried >= seq { // written just as the timer fired
+				p.mu.Unlock()
+				return
+			}
+			p.slow = true
 			p.mu.Unlock()
 			p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until the write ends", wait))
 			return
@@ -257,15 +261,28 @@ func (p *persister) start() {
 			case <-p.quit:
 				return
 			case <-p.wake:
-				p.writeQueued()
+				p.busy(p.writeQueued)
 			case <-ticker.C:
-				p.writeQueued()
-				p.saveSnapshot()
-				p.readUnread()
-				p.readRangeAgain()
+				p.busy(func() {
+					p.writeQueued()
+					p.saveSnapshot()
+					p.readUnread()
+					p.readRangeAgain()
+				})
 			}
 		}
 	}()
+}
+
+// busy runs the writer's work f, marked as begun now for waitTried.
+func (p *persister) busy(f func()) {
+	p.mu.Lock()
+	p.busySince = time.Now()
+	p.mu.Unlock()
+	f()
+	p.mu.Lock()
+	p.busySince = time.Time{}
+	p.mu.Unlock()
 }
 
 // writeQueued writes every queued change in one batch, with the range.
@@ -277,7 +294,6 @@ func (p *persister) writeQueued() {
 		return
 	}
 	p.queue, p.queuedSets, p.inflight = nil, 0, true
-	p.writeSince = time.Now()
 	rangeNow := encodeRange(p.lo, p.hi)
 	p.mu.Unlock()
 

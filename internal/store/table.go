@@ -90,10 +90,8 @@ func (t *table) find(h uint64, match func(int32) bool) (int32, bool) {
 // same tells whether an index held under h's tag is h's; keep, when not
 // nil, whether to keep that index rather than val.
 func (t *table) set(h uint64, val int32, same, keep func(cur int32) bool) {
-	t.reserve()
 	tag := tagOf(h)
-	i := t.home(tag)
-	for ; t.slots[i] != 0; i = t.next(i) {
+	for i := t.home(tag); t.slots[i] != 0; i = t.next(i) {
 		if s := t.slots[i]; slotTag(s) == tag && same(slotVal(s)) {
 			if keep == nil || !keep(slotVal(s)) {
 				t.slots[i] = tag<<32 | uint64(uint32(val))
@@ -101,8 +99,9 @@ func (t *table) set(h uint64, val int32, same, keep func(cur int32) bool) {
 			return
 		}
 	}
-	t.slots[i] = tag<<32 | uint64(uint32(val))
-	t.n++
+	// Not held: an insert, which may need room (growing only for inserts
+	// keeps a table holding its bound at the size made for it).
+	t.add(h, val)
 }
 
 // add holds val under h, next to any other index held under it.

@@ -126,6 +126,22 @@ func TestTableGrowsToItsBoundAtHalfLoad(t *testing.T) {
 	}
 }
 
+// A table holding its bound stays at the size made for it when a held
+// hash's index changes: set grows only to insert.
+func TestTableSetAtItsBoundDoesNotGrow(t *testing.T) {
+	tb := newTable(100)
+	for i := range 100 {
+		tb.set(uint64(i+1)<<32, int32(i), func(int32) bool { return false }, nil)
+	}
+	size := len(tb.slots)
+	require.Equal(t, 200, size)
+	for i := range 100 {
+		tb.set(uint64(i+1)<<32, int32(i+100), func(cur int32) bool { return cur == int32(i) }, nil)
+	}
+	require.Equal(t, size, len(tb.slots))
+	require.Equal(t, 100, tb.len())
+}
+
 // BenchmarkTableChurn is the index's workload in a full cache: every
 // operation removes the oldest of n hashes and inserts a new one, n = a
 // cache part's share of 100,000 traces (3,125) and a whole 100,000 in one
