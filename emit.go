@@ -51,6 +51,7 @@ type emitter struct {
 	size    atomic.Int64 // len(queue), read without the lock
 
 	wake     chan struct{}
+	quit     chan struct{} // closed by stop: the loop ends after what it is doing
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -104,7 +105,7 @@ func tickInterval(cfg *Config) time.Duration {
 
 func (e *emitter) start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
+	e.cancel, e.quit = cancel, make(chan struct{})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -112,6 +113,8 @@ func (e *emitter) start() {
 		defer ticker.Stop()
 		for {
 			select {
+			case <-e.quit:
+				return
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
@@ -299,12 +302,25 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 // or ctx ends; what is left then is counted and logged with each id.
 func (e *emitter) stop(ctx context.Context) {
 	e.stopOnce.Do(func() {
-		if e.cancel != nil {
-			e.cancel()
-			e.wg.Wait()
-		}
 		ctx, cancel := context.WithTimeout(ctx, e.c.cfg.Pending.ShutdownTimeout)
 		defer cancel()
+		if e.cancel != nil {
+			// A send in flight is let finish: cancelled, the consumer may
+			// report a failure for records it delivered (an exporter's
+			// queue sends what it took even when the caller stops
+			// waiting), and the last flush would send them again. It is
+			// cancelled only when ctx ends first.
+			close(e.quit)
+			done := make(chan struct{})
+			go func() { e.wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				e.cancel()
+				<-done
+			}
+			e.cancel()
+		}
 		held := e.c.drainPending()
 		if e.c.persist != nil {
 			e.c.persist.sync(ctx)

@@ -526,3 +526,49 @@ func TestRetryWhileFirstTryInFlight(t *testing.T) {
 	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1)
 	require.NoError(t, h.s.Shutdown(ctx))
 }
+
+// deliverThenWait delivers every batch to sink at once and then answers
+// only when released or when its caller stops waiting, as an exporter's
+// queue with wait_for_result does: a caller that gives up sees a failure
+// for records that were delivered.
+type deliverThenWait struct {
+	entered chan struct{}
+	release chan struct{}
+	sink    *consumertest.LogsSink
+}
+
+func (d *deliverThenWait) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (d *deliverThenWait) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	_ = d.sink.ConsumeLogs(ctx, ld)
+	select {
+	case d.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-d.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A send the emitter has in flight when the logs side stops is let finish:
+// cancelled, the consumer reports a failure for records it delivered, and
+// the last flush sends them again.
+func TestStopLetsTheSendInFlightFinish(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
+	next := &deliverThenWait{entered: make(chan struct{}, 1), release: make(chan struct{}), sink: h.lsink}
+	h.s.c.setNext(next)
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "")), "held: no completion yet")
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(7), 1, "gpt-4o")), "joins it; the emitter sends it")
+	<-next.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.s.Shutdown(ctx) }()
+	require.Never(t, func() bool { return len(stopped) > 0 }, 200*time.Millisecond, 5*time.Millisecond, "stopped before the send in flight answered")
+	close(next.release)
+	require.NoError(t, <-stopped)
+	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "delivered once")
+}
