@@ -225,6 +225,14 @@ func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 			lastStored = seq
 		}
 	}
+	// Found as the batch was committed (the completion came while the batch
+	// was with the next consumer): on disk until delivered too, since the
+	// batch is acknowledged before the emitter sends them.
+	for _, r := range ready {
+		if seq := c.persist.store(r.rec); seq > lastStored {
+			lastStored = seq
+		}
+	}
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)

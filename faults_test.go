@@ -572,3 +572,29 @@ func TestStopLetsTheSendInFlightFinish(t *testing.T) {
 	require.NoError(t, <-stopped)
 	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "delivered once")
 }
+
+// Feedback whose completion is cached while its batch is with the next
+// consumer is found when the batch is committed and handed to the emitter;
+// the batch is acknowledged before the emitter delivers it, so, with
+// storage, it is on disk by then, as held feedback is.
+func TestFeedbackJoinedAtCommitIsStoredBeforeTheAck(t *testing.T) {
+	ctx := context.Background()
+	cfg := storageConfig()
+	cfg.Pending.ShutdownTimeout = 100 * time.Millisecond
+	h := newHarness(t, cfg)
+	disk := newFaultDisk()
+	withDisk(t, h, disk)
+	h.s.c.setNext(consumertest.NewErr(errors.New("backend down"))) // the emitter cannot deliver
+	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
+	h.logs.next = next
+	batch := feedbackFor(traceID(9), "")
+	batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty().Body().SetStr("not feedback")
+	acked := make(chan error)
+	go func() { acked <- h.logs.ConsumeLogs(ctx, batch) }()
+	<-next.entered // the feedback found nothing and is taken out; the rest is with the exporter
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(9), 1, "gpt-4o")))
+	next.release <- nil
+	require.NoError(t, <-acked)
+	assert.True(t, disk.has(pendingKey(1)), "acknowledged while the joined feedback was in memory only")
+	require.NoError(t, h.s.Shutdown(ctx))
+}
