@@ -177,8 +177,10 @@ func feedbackOf(r *store.PendingRecord, lr plog.LogRecord) feedback.Feedback {
 //
 // It returns the storage sequence number of the last record it held, 0 when
 // it held none in storage: see persister.waitTried.
+//
+// The batch's ids stay in flight (see settle) until the caller settles
+// them, once what commit stored is written.
 func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
-	c.settle(b)
 	tel := c.tel
 	for _, d := range b.delays {
 		c.tel.feedbackMatched(false, d)

@@ -145,7 +145,14 @@ func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte)
 	cache = c.cache.snapshot(c.cfg.Join.Keys)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return version, cache, c.seen.MarshalSnapshot()
+	// Ids of batches still in flight are left out: a crash before their
+	// batch is acknowledged makes the client send it again, and that retry
+	// must not be dropped as a duplicate of a try that never got through.
+	inFlight := make([]store.SeenID, 0, len(c.inFlight))
+	for a := range c.inFlight {
+		inFlight = append(inFlight, store.SeenID{Trace: a.trace, ID: a.id})
+	}
+	return version, cache, c.seen.MarshalSnapshot(inFlight)
 }
 
 // restorePending puts records read back from storage in place: joined at

@@ -598,3 +598,28 @@ func TestFeedbackJoinedAtCommitIsStoredBeforeTheAck(t *testing.T) {
 	assert.True(t, disk.has(pendingKey(1)), "acknowledged while the joined feedback was in memory only")
 	require.NoError(t, h.s.Shutdown(ctx))
 }
+
+// The dedupe window saved while a batch is with the next consumer leaves
+// its ids out: a crash before the batch is acknowledged makes the client
+// send it again, and the restarted collector must take that retry rather
+// than drop it as a duplicate of a try that never got through.
+func TestSnapshotLeavesOutIDsInFlight(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(5), 1, "gpt-4o")))
+	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
+	h.logs.next = next
+	done := make(chan error)
+	go func() { done <- h.logs.ConsumeLogs(ctx, feedbackFor(traceID(5), "fb-5")) }()
+	<-next.entered
+	saved := func() int {
+		_, _, seen := h.s.c.snapshot(0)
+		n, err := store.NewSeen(time.Hour.Nanoseconds(), 100).RestoreSnapshot(seen, startTime.UnixNano())
+		require.NoError(t, err)
+		return n
+	}
+	assert.Zero(t, saved(), "the id of a batch not yet acknowledged was saved")
+	next.release <- nil
+	require.NoError(t, <-done)
+	assert.Equal(t, 1, saved(), "saved once the batch was acknowledged")
+}

@@ -85,7 +85,7 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		evaluation(ev.dst, ev.rec, &ev.comp)
 	}
 	if ld.ResourceLogs().Len() == 0 {
-		p.settle(&b) // everything was held back or a duplicate
+		p.finish(&b) // everything was held back or a duplicate
 		return nil
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
@@ -93,15 +93,18 @@ func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		p.c.rollback(&b)
 		return err
 	}
-	p.settle(&b)
+	p.finish(&b)
 	return nil
 }
 
-// settle commits the batch and, with storage, waits (at most
+// finish commits the batch and, with storage, waits (at most
 // storage_write_wait) until the records it held are written, before the
-// receiver acknowledges it.
-func (p *logsProcessor) settle(b *logsBatch) {
+// receiver acknowledges it. Its ids stay in flight until then, so that a
+// dedupe window saved meanwhile leaves them out: a crash before the write
+// makes the client send the batch again, and that retry must be taken.
+func (p *logsProcessor) finish(b *logsBatch) {
 	p.c.persist.waitTried(p.c.commit(b), p.c.cfg.StorageWriteWait)
+	p.c.settle(b)
 }
 
 // hasFeedback is on the path of every log batch: plain loops, no callback,

@@ -134,12 +134,26 @@ func (s *Seen) Forget(trace pcommon.TraceID, id string) {
 const seenVersion byte = 1
 
 // MarshalSnapshot encodes the remembered ids, oldest first.
-func (s *Seen) MarshalSnapshot() []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(s.set)*34)
-	b = append(b, seenVersion)
-	b = binary.AppendUvarint(b, uint64(len(s.set)))
+//
+// leaveOut are ids left out: those of batches not yet acknowledged, whose
+// retry after a crash must not be taken for a duplicate of a try that never
+// got through.
+func (s *Seen) MarshalSnapshot(leaveOut []SeenID) []byte {
+	leave := make(map[seenKey]bool, len(leaveOut))
+	for _, l := range leaveOut {
+		leave[key(l.Trace, l.ID)] = true
+	}
+	n := 0
 	for _, it := range s.queue[s.first:] {
-		if !s.live(it) {
+		if s.live(it) && !leave[it.key] {
+			n++
+		}
+	}
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+n*34)
+	b = append(b, seenVersion)
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, it := range s.queue[s.first:] {
+		if !s.live(it) || leave[it.key] {
 			continue
 		}
 		b = append(b, it.key.trace[:]...)
@@ -147,6 +161,12 @@ func (s *Seen) MarshalSnapshot() []byte {
 		b = binary.AppendVarint(b, it.at)
 	}
 	return b
+}
+
+// SeenID is an id as given to Accept, with its trace.
+type SeenID struct {
+	Trace pcommon.TraceID
+	ID    string
 }
 
 // RestoreSnapshot accepts again the ids of a snapshot that have not expired

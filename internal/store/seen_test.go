@@ -282,7 +282,7 @@ func TestSeenSnapshot(t *testing.T) {
 	s.Forget(tid(2), "gone")
 
 	back := NewSeen(100, 10)
-	n, err := back.RestoreSnapshot(s.MarshalSnapshot(), 120)
+	n, err := back.RestoreSnapshot(s.MarshalSnapshot(nil), 120)
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "old expired, gone forgotten")
 	require.False(t, back.Accept(tid(1), "a", 121))
