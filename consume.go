@@ -196,7 +196,11 @@ func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 		return 0
 	}
 	var ready []readyRecord
-	var overflow, held, late []*store.PendingRecord
+	// toStore are kept on disk until delivered: the held, and those found
+	// as the batch is committed (the completion came while the batch was
+	// with the next consumer), which the batch is acknowledged before the
+	// emitter sends.
+	var overflow, toStore, late []*store.PendingRecord
 	// The records are counted in waiting before they are looked up. A
 	// completion for one of them is either cached in its part before the
 	// lookup takes that part's lock, and found, or after, and then the
@@ -210,30 +214,21 @@ func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 		switch m, ok := c.cache.find(r.Query()); {
 		case ok:
 			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
+			toStore = append(toStore, r)
 		case c.stopping.Load():
 			// Stop began while the batch was delivered: the emitter may
 			// have drained what waits already, so this one goes out now.
 			late = append(late, r)
 		case c.pending.Add(r):
-			held = append(held, r)
+			toStore = append(toStore, r)
 		default:
 			overflow = append(overflow, r)
 		}
 	}
 	c.waiting.Store(int64(c.pending.Len()))
 	c.mu.Unlock()
-	for _, r := range held {
-		if seq := c.persist.store(r); seq > lastStored {
-			lastStored = seq
-		}
-	}
-	// Found as the batch was committed (the completion came while the batch
-	// was with the next consumer): on disk until delivered too, since the
-	// batch is acknowledged before the emitter sends them.
-	for _, r := range ready {
-		if seq := c.persist.store(r.rec); seq > lastStored {
-			lastStored = seq
-		}
+	for _, r := range toStore {
+		lastStored = max(lastStored, c.persist.store(r))
 	}
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))

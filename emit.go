@@ -115,8 +115,6 @@ func (e *emitter) start() {
 			select {
 			case <-e.quit:
 				return
-			case <-ctx.Done():
-				return
 			case <-ticker.C:
 				e.tick(ctx)
 			case <-e.wake:
@@ -316,10 +314,9 @@ func (e *emitter) stop(ctx context.Context) {
 			select {
 			case <-done:
 			case <-ctx.Done():
-				e.cancel()
-				<-done
 			}
 			e.cancel()
+			<-done
 		}
 		held := e.c.drainPending()
 		if e.c.persist != nil {

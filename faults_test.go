@@ -490,6 +490,13 @@ type blocking struct {
 	sink    *consumertest.LogsSink
 }
 
+// blockNext makes a blocking consumer h's logs side's next.
+func blockNext(h *harness) *blocking {
+	b := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
+	h.logs.next = b
+	return b
+}
+
 func (b *blocking) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
 func (b *blocking) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
@@ -508,8 +515,7 @@ func TestRetryWhileFirstTryInFlight(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, createDefaultConfig().(*Config))
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(4), 1, "gpt-4o")))
-	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
-	h.logs.next = next
+	next := blockNext(h)
 	batch := feedbackFor(traceID(4), "")
 	first := make(chan error)
 	go func() { first <- h.logs.ConsumeLogs(ctx, clone(batch)) }()
@@ -585,8 +591,7 @@ func TestFeedbackJoinedAtCommitIsStoredBeforeTheAck(t *testing.T) {
 	disk := newFaultDisk()
 	withDisk(t, h, disk)
 	h.s.c.setNext(consumertest.NewErr(errors.New("backend down"))) // the emitter cannot deliver
-	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
-	h.logs.next = next
+	next := blockNext(h)
 	batch := feedbackFor(traceID(9), "")
 	batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty().Body().SetStr("not feedback")
 	acked := make(chan error)
@@ -607,8 +612,7 @@ func TestSnapshotLeavesOutIDsInFlight(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, createDefaultConfig().(*Config))
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(5), 1, "gpt-4o")))
-	next := &blocking{entered: make(chan struct{}), release: make(chan error), sink: h.lsink}
-	h.logs.next = next
+	next := blockNext(h)
 	done := make(chan error)
 	go func() { done <- h.logs.ConsumeLogs(ctx, feedbackFor(traceID(5), "fb-5")) }()
 	<-next.entered

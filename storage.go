@@ -72,8 +72,7 @@ type persister struct {
 	inflight   bool
 	progress   chan struct{} // closed after each write, for sync and waitTried
 	tried      uint64        // the highest sequence number whose write was tried
-	busySince  time.Time     // when the writer's current work (a write, a snapshot, a read) began; zero: idle
-	slow       bool          // a write outlasted a wait: not waited for again until one ends
+	slow       bool          // a wait ran out: not waited for again until a write ends
 	saved      uint64        // snapshot version last saved
 	// rangeUnknown is set when the stored range could not be read at start:
 	// nothing is written until it is (new keys would overwrite stored ones),
@@ -178,10 +177,10 @@ func (p *persister) store(r *store.PendingRecord) uint64 {
 // whose records it held, so that what a client was told was taken is on
 // disk, not in a queue a SIGKILL empties; concurrent batches share one
 // write. A write that fails leaves the records held in memory, counted in
-// storage_errors. A disk slower than wait (a write in flight for longer) is
-// not waited for again until that write ends, so a hung disk holds up one
-// batch for wait and then none: those acknowledged before their write
-// ended are counted in storage_errors{reason=write_wait}.
+// storage_errors. Once a wait runs out, no batch waits again until a write
+// ends, so a hung disk holds up one batch for wait and then none: those
+// acknowledged before their write ended are counted in
+// storage_errors{reason=write_wait}.
 func (p *persister) waitTried(seq uint64, wait time.Duration) {
 	if p == nil || seq == 0 || wait <= 0 {
 		return
@@ -190,18 +189,13 @@ func (p *persister) waitTried(seq uint64, wait time.Duration) {
 	defer timer.Stop()
 	for {
 		p.mu.Lock()
-		switch {
-		case p.tried >= seq:
+		if p.tried >= seq {
 			p.mu.Unlock()
 			return
-		case p.slow:
+		}
+		if p.slow {
 			p.mu.Unlock()
-			p.tel.storageError(storageWriteWait) // logged when the disk became slow
-			return
-		case !p.busySince.IsZero() && time.Since(p.busySince) >= wait:
-			p.slow = true
-			p.mu.Unlock()
-			p.failed(storageWriteWait, fmt.Errorf("the storage writer has been busy for over storage_write_wait (%s): batches are acknowledged before their held feedback is written until its next write ends", wait))
+			p.tel.storageError(storageWriteWait) // logged when the wait first ran out
 			return
 		}
 		progress := p.progress
@@ -212,13 +206,12 @@ func (p *persister) waitTried(seq uint64, wait time.Duration) {
 			return
 		case <-timer.C:
 			p.mu.Lock()
-			if p.tried >= seq { // written just as the timer fired
-				p.mu.Unlock()
-				return
-			}
-			p.slow = true
+			written := p.tried >= seq // just as the timer fired
+			p.slow = !written
 			p.mu.Unlock()
-			p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until the write ends", wait))
+			if !written {
+				p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until a write ends", wait))
+			}
 			return
 		}
 	}
@@ -261,28 +254,15 @@ func (p *persister) start() {
 			case <-p.quit:
 				return
 			case <-p.wake:
-				p.busy(p.writeQueued)
+				p.writeQueued()
 			case <-ticker.C:
-				p.busy(func() {
-					p.writeQueued()
-					p.saveSnapshot()
-					p.readUnread()
-					p.readRangeAgain()
-				})
+				p.writeQueued()
+				p.saveSnapshot()
+				p.readUnread()
+				p.readRangeAgain()
 			}
 		}
 	}()
-}
-
-// busy runs the writer's work f, marked as begun now for waitTried.
-func (p *persister) busy(f func()) {
-	p.mu.Lock()
-	p.busySince = time.Now()
-	p.mu.Unlock()
-	f()
-	p.mu.Lock()
-	p.busySince = time.Time{}
-	p.mu.Unlock()
 }
 
 // writeQueued writes every queued change in one batch, with the range.

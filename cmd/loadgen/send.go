@@ -144,17 +144,18 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	}
 	p0, self0, t0 := c.procTimes(), selfCPU(), time.Now()
 	stopAt.Store(t0.Add(o.duration).UnixNano())
-	profiled := make(chan error, 1)
+	var profiled chan error // nil: not profiled
 	if o.cpuProfile != "" {
+		profiled = make(chan error, 1)
 		go func() {
 			profiled <- c.cpuProfile(o.duration-time.Second, filepath.Join(o.cpuProfile, fmt.Sprintf("%s-%d.prof", m, seed-1)))
 		}()
-	} else {
-		profiled <- nil
 	}
 	wg.Wait()
-	if err := <-profiled; err != nil {
-		log.Printf("%-13s CPU profile: %v", m, err)
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			log.Printf("%-13s CPU profile: %v", m, err)
+		}
 	}
 	if ctx.Err() != nil {
 		return result{}, ctx.Err()

@@ -140,13 +140,13 @@ const seenVersion byte = 1
 // got through.
 func (s *Seen) MarshalSnapshot(leaveOut []SeenID) []byte {
 	leave := make(map[seenKey]bool, len(leaveOut))
+	n := len(s.set) // the live entries of the queue
 	for _, l := range leaveOut {
-		leave[key(l.Trace, l.ID)] = true
-	}
-	n := 0
-	for _, it := range s.queue[s.first:] {
-		if s.live(it) && !leave[it.key] {
-			n++
+		if k := key(l.Trace, l.ID); !leave[k] {
+			if _, live := s.set[k]; live {
+				n--
+			}
+			leave[k] = true
 		}
 	}
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+n*34)

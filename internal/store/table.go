@@ -31,16 +31,16 @@ type table struct {
 	bound int
 }
 
-const (
-	tableMinSlots = 16
-	// A table grows by half past 1/2 full, so its load stays between 1/3
-	// and 1/2, and a table sized by its bound is 1/2 full at the bound (8
-	// bytes a slot: 16 bytes a hash; a Go map's is 21 to 42 for a trace
-	// id's). With linear probing a search for an absent hash, which every
-	// insert is, reads about (1 + 1/(1-load)²)/2 slots: 2.5 at 1/2, 8.5 at
-	// 3/4, where the table is no faster than the map.
-	tableMaxLoadNum, tableMaxLoadDen = 1, 2
-)
+const tableMinSlots = 16
+
+// fits reports whether n hashes fit size slots at the highest load, 1/2. A
+// table grows by half past it, so its load stays between 1/3 and 1/2, and a
+// table sized by its bound is half full at the bound (8 bytes a slot: 16
+// bytes a hash; a Go map's is 21 to 42 for a trace id's). With linear
+// probing a search for an absent hash, which every insert is, reads about
+// (1 + 1/(1-load)²)/2 slots: 2.5 at 1/2, 8.5 at 3/4, where the table is no
+// faster than the map.
+func fits(n, size int) bool { return 2*n <= size }
 
 // tagOf is the tag a hash is kept under: its high 32 bits, never 0.
 func tagOf(h uint64) uint64 {
@@ -107,13 +107,17 @@ func (t *table) set(h uint64, val int32, same, keep func(cur int32) bool) {
 // add holds val under h, next to any other index held under it.
 func (t *table) add(h uint64, val int32) {
 	t.reserve()
-	tag := tagOf(h)
-	i := t.home(tag)
+	t.place(tagOf(h)<<32 | uint64(uint32(val)))
+	t.n++
+}
+
+// place puts slot s in the first empty slot of its probe.
+func (t *table) place(s uint64) {
+	i := t.home(slotTag(s))
 	for t.slots[i] != 0 {
 		i = t.next(i)
 	}
-	t.slots[i] = tag<<32 | uint64(uint32(val))
-	t.n++
+	t.slots[i] = s
 }
 
 // remove deletes val held under h, if it is, and moves back the slots
@@ -147,25 +151,21 @@ func (t *table) remove(h uint64, val int32) bool {
 
 // reserve makes room for one more hash.
 func (t *table) reserve() {
-	if (t.n+1)*tableMaxLoadDen <= len(t.slots)*tableMaxLoadNum {
+	if fits(t.n+1, len(t.slots)) {
 		return
 	}
 	size := len(t.slots) + len(t.slots)/2
-	if full := (t.bound*tableMaxLoadDen + tableMaxLoadNum - 1) / tableMaxLoadNum; len(t.slots) < full && size > full {
+	if full := 2 * t.bound; len(t.slots) < full && size > full {
 		size = full
 	}
-	for (t.n+1)*tableMaxLoadDen > size*tableMaxLoadNum {
+	for !fits(t.n+1, size) {
 		size += size / 2
 	}
 	old := t.slots
 	t.slots = make([]uint64, size)
 	for _, s := range old {
 		if s != 0 {
-			i := t.home(slotTag(s))
-			for t.slots[i] != 0 {
-				i = t.next(i)
-			}
-			t.slots[i] = s
+			t.place(s)
 		}
 	}
 }
