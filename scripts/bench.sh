@@ -30,8 +30,8 @@
 # span for 30s, about 3 GiB at their rates on 2 cores, and a tighter budget
 # throttles them through their GC; every mode's RSS fills the budget),
 # LOADGEN_CPU_BOUND (the share of its CPU the collector must use for a run
-# to count, 0.9), LOADGEN_SENDERS (requests in flight, 8; more keep a fast
-# collector busier, at the cost of the load generator's own CPU),
+# to count, 0.9), LOADGEN_SENDERS (requests in flight, 16; with 8, a collector
+# on one CPU waited for requests in some runs, which then did not count),
 # BENCH_PROFILE_DIR (when set, CPU and memory profiles of the benchmarks are
 # written there, with the test binary for `go tool pprof`).
 set -euo pipefail
@@ -54,7 +54,7 @@ LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
 LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
 LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-6144}
 LOADGEN_CPU_BOUND=${LOADGEN_CPU_BOUND:-0.9}
-LOADGEN_SENDERS=${LOADGEN_SENDERS:-8}
+LOADGEN_SENDERS=${LOADGEN_SENDERS:-16}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

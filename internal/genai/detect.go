@@ -218,6 +218,9 @@ func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) b
 		}
 		return true
 	})
+	if m.has == 0 { // the ordinary span: no call to kind
+		return false
+	}
 	op, ok := m.kind()
 	if !ok {
 		return false
