@@ -20,7 +20,7 @@ func (c *Completion) AppendBinary(b []byte) []byte {
 	b = append(b, c.flags)
 	for _, s := range []string{
 		c.Operation(), c.Provider(), c.RequestModel(), c.ResponseModel(), c.ServiceName(),
-		handleValue(c.finishReasons), c.ResponseID, c.ConversationID,
+		handleValue(c.label().finishReasons), c.ResponseID, c.ConversationID,
 	} {
 		b = AppendString(b, s)
 	}
@@ -54,8 +54,10 @@ func DecodeCompletion(b []byte) (Completion, []byte, error) {
 			return c, nil, err
 		}
 	}
-	c.operation, c.provider, c.requestModel, c.responseModel = intern(s[0]), intern(s[1]), intern(s[2]), intern(s[3])
-	c.serviceName, c.finishReasons = intern(s[4]), intern(s[5])
+	c.labels = internLabels(labels{
+		operation: intern(s[0]), provider: intern(s[1]), requestModel: intern(s[2]), responseModel: intern(s[3]),
+		serviceName: intern(s[4]), finishReasons: intern(s[5]),
+	})
 	c.ResponseID, c.ConversationID = s[6], s[7]
 	return c, b, nil
 }

@@ -16,23 +16,45 @@ const MaxStringBytes = 256
 const finishSep = "\x1f"
 
 // Completion is what the cache keeps of one LLM completion span. It holds no
-// pdata: low-cardinality strings are interned (unique.Handle is one pointer,
-// shared by every completion of the same model), the rest are copies.
+// pdata: low-cardinality strings are interned, the rest are copies.
 type Completion struct {
-	SpanID         pcommon.SpanID
-	EndUnixNano    int64
-	DurationNano   int64
-	InputTokens    int64
-	OutputTokens   int64
-	operation      unique.Handle[string]
-	provider       unique.Handle[string]
-	requestModel   unique.Handle[string]
-	responseModel  unique.Handle[string]
-	serviceName    unique.Handle[string]
-	finishReasons  unique.Handle[string]
+	Summary
 	ResponseID     string
 	ConversationID string
-	flags          uint8
+}
+
+// Summary is a completion without its two per-call ids, which the cache
+// keeps inline beside it: 56 bytes and one pointer.
+type Summary struct {
+	SpanID       pcommon.SpanID
+	EndUnixNano  int64
+	DurationNano int64
+	InputTokens  int64
+	OutputTokens int64
+	labels       unique.Handle[labels]
+	flags        uint8
+}
+
+// labels are a completion's low-cardinality strings, interned together: the
+// completions of a collector come in a few combinations of operation,
+// provider, models, service and finish reasons, so a cached completion
+// holds one handle (a pointer) to its combination rather than six.
+type labels struct {
+	operation, provider, requestModel, responseModel, serviceName, finishReasons unique.Handle[string]
+}
+
+func (s *Summary) label() labels {
+	if s.labels == (unique.Handle[labels]{}) {
+		return labels{}
+	}
+	return s.labels.Value()
+}
+
+func internLabels(l labels) unique.Handle[labels] {
+	if l == (labels{}) {
+		return unique.Handle[labels]{}
+	}
+	return unique.Make(l)
 }
 
 const (
@@ -57,23 +79,23 @@ func intern(s string) unique.Handle[string] {
 }
 
 // Operation is gen_ai.operation.name, or the legacy request type mapped to it.
-func (c *Completion) Operation() string { return handleValue(c.operation) }
+func (c *Summary) Operation() string { return handleValue(c.label().operation) }
 
 // Provider is gen_ai.provider.name or its older equivalents.
-func (c *Completion) Provider() string { return handleValue(c.provider) }
+func (c *Summary) Provider() string { return handleValue(c.label().provider) }
 
 // RequestModel is the model the app asked for.
-func (c *Completion) RequestModel() string { return handleValue(c.requestModel) }
+func (c *Summary) RequestModel() string { return handleValue(c.label().requestModel) }
 
 // ResponseModel is the model that answered.
-func (c *Completion) ResponseModel() string { return handleValue(c.responseModel) }
+func (c *Summary) ResponseModel() string { return handleValue(c.label().responseModel) }
 
 // ServiceName is the service.name of the resource the span came from.
-func (c *Completion) ServiceName() string { return handleValue(c.serviceName) }
+func (c *Summary) ServiceName() string { return handleValue(c.label().serviceName) }
 
 // FinishReasons lists gen_ai.response.finish_reasons, nil when none were recorded.
-func (c *Completion) FinishReasons() []string {
-	s := handleValue(c.finishReasons)
+func (c *Summary) FinishReasons() []string {
+	s := handleValue(c.label().finishReasons)
 	if s == "" {
 		return nil
 	}
@@ -81,16 +103,16 @@ func (c *Completion) FinishReasons() []string {
 }
 
 // Error reports whether the span ended with status Error or carried error.type.
-func (c *Completion) Error() bool { return c.flags&flagError != 0 }
+func (c *Summary) Error() bool { return c.flags&flagError != 0 }
 
 // Truncated reports whether a string copied from the span was cut at MaxStringBytes.
-func (c *Completion) Truncated() bool { return c.flags&flagTruncated != 0 }
+func (c *Summary) Truncated() bool { return c.flags&flagTruncated != 0 }
 
 // Input returns the input (prompt) token count and whether the span had one.
-func (c *Completion) Input() (int64, bool) { return c.InputTokens, c.flags&flagInputTokens != 0 }
+func (c *Summary) Input() (int64, bool) { return c.InputTokens, c.flags&flagInputTokens != 0 }
 
 // Output returns the output (completion) token count and whether the span had one.
-func (c *Completion) Output() (int64, bool) { return c.OutputTokens, c.flags&flagOutputTokens != 0 }
+func (c *Summary) Output() (int64, bool) { return c.OutputTokens, c.flags&flagOutputTokens != 0 }
 
 // Memo remembers the last few interned values of each low-cardinality
 // field. The spans of one batch share a handful of models, providers and
@@ -103,6 +125,12 @@ type Memo struct {
 		h unique.Handle[string]
 	}
 	next [numMemo]uint8
+	// the last combinations of labels, newest at lastLabels[nextLabels-1]
+	lastLabels [memoSize]struct {
+		l labels
+		h unique.Handle[labels]
+	}
+	nextLabels uint8
 }
 
 const (
@@ -130,5 +158,22 @@ func (m *Memo) intern(field int, s string) unique.Handle[string] {
 	i := m.next[field] % memoSize
 	slots[i].s, slots[i].h = s, h
 	m.next[field]++
+	return h
+}
+
+// labels interns a combination of labels, comparing with the last few first.
+func (m *Memo) labels(l labels) unique.Handle[labels] {
+	if l == (labels{}) {
+		return unique.Handle[labels]{}
+	}
+	for i := range m.lastLabels {
+		if m.lastLabels[i].l == l && m.lastLabels[i].h != (unique.Handle[labels]{}) {
+			return m.lastLabels[i].h
+		}
+	}
+	h := unique.Make(l)
+	i := m.nextLabels % memoSize
+	m.lastLabels[i].l, m.lastLabels[i].h = l, h
+	m.nextLabels++
 	return h
 }

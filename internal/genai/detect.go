@@ -235,7 +235,8 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 	if memo == nil {
 		memo = &Memo{}
 	}
-	c := Completion{SpanID: span.SpanID()}
+	var c Completion
+	c.SpanID = span.SpanID()
 	start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
 	c.EndUnixNano = end
 	if end > start && start > 0 {
@@ -250,16 +251,19 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 		cut = cut || t
 		return v
 	}
-	c.operation = memo.intern(mOperation, clampedOrEmpty(op, &cut))
-	c.provider = memo.intern(mProvider, str(fProvider))
-	c.requestModel = memo.intern(mRequestModel, str(fRequestModel))
-	c.responseModel = memo.intern(mResponseModel, str(fResponseModel))
-	if v, ok := res.Attributes().Get("service.name"); ok {
-		c.serviceName = memo.intern(mServiceName, clampedOrEmpty(v.AsString(), &cut))
+	l := labels{
+		operation:     memo.intern(mOperation, clampedOrEmpty(op, &cut)),
+		provider:      memo.intern(mProvider, str(fProvider)),
+		requestModel:  memo.intern(mRequestModel, str(fRequestModel)),
+		responseModel: memo.intern(mResponseModel, str(fResponseModel)),
+		finishReasons: memo.intern(mFinishReasons, finishReasons(s[fFinish], &cut)),
 	}
+	if v, ok := res.Attributes().Get("service.name"); ok {
+		l.serviceName = memo.intern(mServiceName, clampedOrEmpty(v.AsString(), &cut))
+	}
+	c.labels = memo.labels(l)
 	c.ResponseID = str(fResponseID)
 	c.ConversationID = str(fConversation)
-	c.finishReasons = memo.intern(mFinishReasons, finishReasons(s[fFinish], &cut))
 	if n, ok := s.count(fInput); ok {
 		c.InputTokens, c.flags = n, c.flags|flagInputTokens
 	}

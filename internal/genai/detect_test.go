@@ -729,6 +729,26 @@ func TestFromSpan(t *testing.T) {
 	}
 }
 
+// TestOneMemoForManySpans reads every case through one Memo, as a batch's
+// spans are, more combinations of labels than it remembers, twice over: each
+// completion must read as it does alone.
+func TestOneMemoForManySpans(t *testing.T) {
+	cases := detectCases()
+	var memo Memo
+	for round := range 2 {
+		for _, tc := range cases {
+			span, res := tc.span.build(t, round == 1)
+			var got Completion
+			if !Read(span, res, &memo, &got) {
+				continue
+			}
+			alone, _ := FromSpan(span, res, nil)
+			require.Equal(t, summarize(alone), summarize(got), "%s (round %d)", tc.name, round)
+			require.Equal(t, alone.labels, got.labels, "%s: one interned combination per set of labels", tc.name)
+		}
+	}
+}
+
 // TestFromSpanCopiesOut checks the completion keeps nothing of the span: the
 // span's strings may be reused by the pipeline once FromSpan returns.
 func TestFromSpanCopiesOut(t *testing.T) {

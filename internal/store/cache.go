@@ -28,7 +28,8 @@ const (
 // completions live in two slices, linked by index; the hash indexes
 // (table.go) hold hashes and indexes, so they have no pointers; and the per-call ids (response and conversation)
 // are copied inline. A GC cycle scans two arrays from end to end, and the
-// only pointers in them are interned-string handles to a few shared strings.
+// only pointer in them is one per completion, a handle to its interned
+// labels (model, provider, service...), of which a collector sees a few.
 
 // none marks the end of an index-linked list.
 const none int32 = -1
@@ -54,10 +55,10 @@ type inlineID struct {
 
 const spilled = 255
 
-// stored is a cached completion: the summary without its two id strings,
-// which are held inline.
+// stored is a cached completion: its summary, and its two id strings
+// inline.
 type stored struct {
-	comp       genai.Completion // ResponseID and ConversationID empty
+	sum        genai.Summary
 	resp, conv inlineID
 	next       int32 // the trace's next completion
 	entry      int32 // the trace, in Cache.entries
@@ -140,14 +141,14 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, appKeys []uint64,
 	e.lastSeen = now
 	last, oldest, oldestPrev := none, none, none
 	for i, prev := e.first, none; i != none; prev, i = i, c.comps[i].next {
-		if c.comps[i].comp.SpanID == comp.SpanID {
+		if c.comps[i].sum.SpanID == comp.SpanID {
 			c.unindex(i)
 			c.release(i)
 			c.pack(i, comp)
 			c.index(i, appKeys)
 			return
 		}
-		if oldest == none || c.comps[i].comp.EndUnixNano < c.comps[oldest].comp.EndUnixNano {
+		if oldest == none || c.comps[i].sum.EndUnixNano < c.comps[oldest].sum.EndUnixNano {
 			oldest, oldestPrev = i, prev
 		}
 		last = i
@@ -156,7 +157,7 @@ func (c *Cache) Add(id pcommon.TraceID, comp genai.Completion, appKeys []uint64,
 		// Keep the latest: drop the one that ended first. Spans arrive out of
 		// order, so that may be comp itself.
 		c.OnEvict(ReasonMaxPerTrace, 1)
-		if comp.EndUnixNano < c.comps[oldest].comp.EndUnixNano {
+		if comp.EndUnixNano < c.comps[oldest].sum.EndUnixNano {
 			return
 		}
 		next := c.comps[oldest].next
@@ -204,14 +205,14 @@ func (c *Cache) Lookup(id pcommon.TraceID, sel Selector) (genai.Completion, bool
 		s := &c.comps[i]
 		switch {
 		case !sel.SpanID.IsEmpty():
-			if s.comp.SpanID == sel.SpanID {
+			if s.sum.SpanID == sel.SpanID {
 				return c.unpack(i), true
 			}
 		case sel.ResponseID != "":
 			if c.responseID(i) == sel.ResponseID {
 				return c.unpack(i), true
 			}
-		case best == none || s.comp.EndUnixNano >= c.comps[best].comp.EndUnixNano:
+		case best == none || s.sum.EndUnixNano >= c.comps[best].sum.EndUnixNano:
 			best = i
 		}
 	}
@@ -277,8 +278,7 @@ func (c *Cache) Restore(id pcommon.TraceID, lastSeen int64, cs []genai.Completio
 func (c *Cache) pack(i int32, comp genai.Completion) {
 	s := &c.comps[i]
 	resp, conv := comp.ResponseID, comp.ConversationID
-	comp.ResponseID, comp.ConversationID = "", ""
-	s.comp = comp
+	s.sum = comp.Summary
 	okResp, okConv := s.resp.set(resp), s.conv.set(conv)
 	if !okResp || !okConv {
 		// comp's strings may be the span's own (genai.Read): keep copies.
@@ -298,7 +298,7 @@ func (id *inlineID) set(s string) bool {
 // unpack returns the completion at comps[i] with its ids as strings.
 func (c *Cache) unpack(i int32) genai.Completion {
 	s := &c.comps[i]
-	comp := s.comp
+	comp := genai.Completion{Summary: s.sum}
 	if s.resp.n == spilled || s.conv.n == spilled {
 		long := c.long[i]
 		comp.ResponseID, comp.ConversationID = long[0], long[1]
@@ -350,7 +350,7 @@ func (c *Cache) newComp() int32 {
 	return int32(len(c.comps) - 1)
 }
 
-// freeComp clears comps[i], dropping its handles, and makes it reusable.
+// freeComp clears comps[i], dropping its handle, and makes it reusable.
 func (c *Cache) freeComp(i int32) {
 	c.unindex(i)
 	c.release(i)

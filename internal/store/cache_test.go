@@ -20,7 +20,7 @@ func tid(n byte) pcommon.TraceID { return pcommon.TraceID{15: n} }
 func sid(n byte) pcommon.SpanID { return pcommon.SpanID{7: n} }
 
 func comp(span byte, end int64, responseID string) genai.Completion {
-	return genai.Completion{SpanID: sid(span), EndUnixNano: end, ResponseID: responseID}
+	return genai.Completion{Summary: genai.Summary{SpanID: sid(span), EndUnixNano: end}, ResponseID: responseID}
 }
 
 type eviction struct {
@@ -54,7 +54,7 @@ func checkCache(t *testing.T, c *Cache) {
 		n := 0
 		spans := map[pcommon.SpanID]bool{}
 		for i := e.first; i != none; i = c.comps[i].next {
-			cp := c.comps[i].comp
+			cp := c.comps[i].sum
 			require.False(t, spans[cp.SpanID], "span id cached twice in one trace")
 			spans[cp.SpanID] = true
 			n++
@@ -81,7 +81,7 @@ func lookupSpans(c *Cache, id pcommon.TraceID) []byte {
 	}
 	var out []byte
 	for i := c.entries[ei].first; i != none; i = c.comps[i].next {
-		out = append(out, c.comps[i].comp.SpanID[7])
+		out = append(out, c.comps[i].sum.SpanID[7])
 	}
 	slices.Sort(out)
 	return out
@@ -504,7 +504,7 @@ func TestCacheConsistency(t *testing.T) {
 				for ei := c.head; ei != none; ei = c.entries[ei].next {
 					e := &c.entries[ei]
 					for j := e.first; j != none; j = c.comps[j].next {
-						require.True(t, added[e.id][c.comps[j].comp.SpanID])
+						require.True(t, added[e.id][c.comps[j].sum.SpanID])
 					}
 				}
 			}
@@ -591,7 +591,7 @@ func BenchmarkCacheAddFull(b *testing.B) {
 		var id pcommon.TraceID
 		binary.LittleEndian.PutUint64(id[:8], r.Uint64())
 		binary.LittleEndian.PutUint64(id[8:], r.Uint64())
-		c := genai.Completion{SpanID: pcommon.SpanID{1, 2, 3}, EndUnixNano: int64(i)}
+		c := genai.Completion{Summary: genai.Summary{SpanID: pcommon.SpanID{1, 2, 3}, EndUnixNano: int64(i)}}
 		c.ResponseID = fmt.Sprintf("chatcmpl-%029d", r.Uint64()%1e18)
 		c.ConversationID = fmt.Sprintf("conv-%d", r.Uint64())
 		return id, c

@@ -104,8 +104,8 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 // pointLatest makes h's index in t i unless it is one that ended later;
 // same tells whether an index held under h's tag is h's.
 func (c *Cache) pointLatest(t *table, h uint64, i int32, same func(cur int32) bool) {
-	end := c.comps[i].comp.EndUnixNano
-	t.set(h, i, same, func(cur int32) bool { return cur != i && c.comps[cur].comp.EndUnixNano > end })
+	end := c.comps[i].sum.EndUnixNano
+	t.set(h, i, same, func(cur int32) bool { return cur != i && c.comps[cur].sum.EndUnixNano > end })
 }
 
 func (c *Cache) responseHash(i int32) uint64 { return c.idHash(i, &c.comps[i].resp, 0) }
@@ -221,13 +221,13 @@ func (c *Cache) findInConversation(q Query) (Match, bool) {
 	var stats ConversationStats
 	for j := head; j != none; j = c.comps[j].convNext {
 		s := &c.comps[j]
-		if s.comp.EndUnixNano > q.At || c.conversationID(j) != q.Value {
+		if s.sum.EndUnixNano > q.At || c.conversationID(j) != q.Value {
 			continue
 		}
 		stats.Completions++
-		stats.InputTokens += s.comp.InputTokens
-		stats.OutputTokens += s.comp.OutputTokens
-		if best == none || s.comp.EndUnixNano > c.comps[best].comp.EndUnixNano {
+		stats.InputTokens += s.sum.InputTokens
+		stats.OutputTokens += s.sum.OutputTokens
+		if best == none || s.sum.EndUnixNano > c.comps[best].sum.EndUnixNano {
 			best = j
 		}
 	}
