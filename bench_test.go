@@ -28,6 +28,7 @@ import (
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 const (
@@ -158,17 +159,31 @@ func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int) {
 	}
 }
 
+// benchBuildIndexes builds the cache's response id and conversation
+// indexes, as the first feedback that names a completion by either does.
+func benchBuildIndexes(p *benchProc) {
+	for _, kind := range []store.KeyKind{store.ByResponse, store.ByConversation} {
+		p.s.c.cache.find(store.Query{Key: store.JoinKey{Kind: kind, Hash: store.HashValue("absent")}, Value: "absent", At: math.MaxInt64})
+	}
+}
+
 // BenchmarkTracesPath: a batch of 1,000 spans, 5% of them completions, through
 // ConsumeTraces ("ours", cache full and evicting, as in a busy collector)
 // against reading every span's attributes once ("floor"). Each iteration
 // gets new trace and response ids (untimed), so every completion is a new
 // cache entry, and has its batch read once, untimed, so that it is in the
-// CPU cache as a batch the receiver just decoded is. ours_0pct is the same
-// without completions: the non-completion path alone.
+// CPU cache as a batch the receiver just decoded is. ours is the default
+// configuration while feedback names completions by trace id (the response
+// id and conversation indexes not built); ours_indexed has them built, as
+// once feedback has named a completion by either. ours_0pct is ours without
+// completions: the non-completion path alone.
 func BenchmarkTracesPath(b *testing.B) {
 	g := benchdata.New(1)
 	p := newBenchProc(b, createDefaultConfig().(*Config))
 	benchFill(b, p, g, cacheFull)
+	indexed := newBenchProc(b, createDefaultConfig().(*Config))
+	benchBuildIndexes(indexed)
+	benchFill(b, indexed, g, cacheFull)
 	batches := make([]*benchdata.Batch, batchPool)
 	plain := make([]*benchdata.Batch, batchPool)
 	for i := range batches {
@@ -190,16 +205,19 @@ func BenchmarkTracesPath(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spansPerBatch), "ns/span")
 	}
-	ours := func(td ptrace.Traces) {
-		if err := p.traces.ConsumeTraces(ctx, td); err != nil {
-			b.Fatal(err)
+	consume := func(p *benchProc) func(ptrace.Traces) {
+		return func(td ptrace.Traces) {
+			if err := p.traces.ConsumeTraces(ctx, td); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	benchInterleave(b, []string{"floor", "ours", "floor_0pct", "ours_0pct"},
+	benchInterleave(b, []string{"floor", "ours", "ours_indexed", "floor_0pct", "ours_0pct"},
 		func(b *testing.B) { run(b, batches, floorTraces) },
-		func(b *testing.B) { run(b, batches, ours) },
+		func(b *testing.B) { run(b, batches, consume(p)) },
+		func(b *testing.B) { run(b, batches, consume(indexed)) },
 		func(b *testing.B) { run(b, plain, floorTraces) },
-		func(b *testing.B) { run(b, plain, ours) })
+		func(b *testing.B) { run(b, plain, consume(p)) })
 }
 
 // BenchmarkTracesPathParallel: BenchmarkTracesPath's batches through
@@ -607,6 +625,9 @@ func BenchmarkMemoryCachedCompletion(b *testing.B) {
 				p := newBenchProc(b, cfg)
 				ctx := context.Background()
 				before := benchHeapAfterGC()
+				if name == "indexed" {
+					benchBuildIndexes(p)
+				}
 				for traces, comps := p.s.c.cache.sizes(); comps < memoryCount && traces < memoryCount; traces, comps = p.s.c.cache.sizes() {
 					g.Refresh(bt, startTime)
 					if name != "realistic" {

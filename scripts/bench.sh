@@ -147,7 +147,7 @@ parallel() {
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 
 echo "== medians"
-for b in TracesPath/floor TracesPath/ours TracesPath/floor_0pct TracesPath/ours_0pct \
+for b in TracesPath/floor TracesPath/ours TracesPath/ours_indexed TracesPath/floor_0pct TracesPath/ours_0pct \
 	LogsPassthrough/floor LogsPassthrough/ours LogsPassthrough/floor_visit; do
 	printf '%-32s %12s ns/op %8s allocs/op %10s B/op\n' "$b" \
 		"$(value "$out/ratio.txt" "Benchmark$b" ns/op | median)" \
@@ -168,6 +168,7 @@ for b in FeedbackJoin/ours FeedbackJoin/floor_write FeedbackDelayedJoin; do
 done
 echo "traces path from every P at once, 1 P over 2 Ps, the floor (what two cores allow): $(parallel floor)"
 echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_0pct BenchmarkTracesPath/floor_0pct)"
+echo "Add into a full cache with only the trace id indexed, before feedback has named a completion by response id or conversation (BenchmarkCacheAddFull/idle): $(value "$out/store.txt" BenchmarkCacheAddFull/idle ns/op | median) ns"
 echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
 echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
 echo "cache index, delete and insert in a full index of 3,125 (a part's share) / 100,000, table over Go map: $(ratio "$out/store.txt" BenchmarkTableChurn/table/3125 BenchmarkTableChurn/map/3125) / $(ratio "$out/store.txt" BenchmarkTableChurn/table/100000 BenchmarkTableChurn/map/100000)"
@@ -179,6 +180,7 @@ grep '^|' "$out/loadgen.txt" || true
 echo "== load: $(uptime)"
 
 echo "BENCH traces_path_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours BenchmarkTracesPath/floor)"
+echo "BENCH traces_path_indexed_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_indexed BenchmarkTracesPath/floor)"
 echo "BENCH logs_passthrough_vs_floor $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor)"
 echo "BENCH ns_per_feedback_join $(value "$out/join.txt" BenchmarkFeedbackJoin/ours ns/join | median)"
 echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/one_per_trace B/completion | median)"
@@ -186,7 +188,7 @@ echo "BENCH bytes_per_cached_completion_indexed $(value "$out/mem.txt" Benchmark
 echo "BENCH traces_path_serial_fraction $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting serial_fraction | median)"
 echo "BENCH traces_path_projected_speedup_16 $(value "$out/serial.txt" BenchmarkTracesPathSerial/waiting speedup_16 | median)"
 echo "BENCH traces_path_parallel_speedup $(parallel ours)"
-echo "BENCH ns_per_cache_add_full $(value "$out/store.txt" BenchmarkCacheAddFull ns/op | median)"
+echo "BENCH ns_per_cache_add_full $(value "$out/store.txt" BenchmarkCacheAddFull/indexed ns/op | median)"
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
 echo "BENCH e2e_cpu_per_span_ratio $(loadgen spans_per_cpu_second_ratio)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"

@@ -517,6 +517,76 @@ func TestCacheConsistency(t *testing.T) {
 	}
 }
 
+// TestIndexBuiltOnFirstLookup: a cache whose response id and conversation
+// indexes are built by the first lookup that needs them, at a random point
+// of a random mix of operations, answers every lookup as a cache that kept
+// them from the start, then and after every later operation.
+func TestIndexBuiltOnFirstLookup(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 1))
+			const ttl = 60
+			opts := IndexOptions{ByResponse: true, ByConversation: true, MaxConversations: 100}
+			early, late := NewCache(ttl, 8, 3, opts), NewCache(ttl, 8, 3, opts)
+			require.True(t, early.activate(ByResponse))
+			require.True(t, early.activate(ByConversation))
+			var responses []string // one per completion, as providers give them
+			queries := func(now int64) []Query {
+				var qs []Query
+				for k := range 12 {
+					if k < len(responses) {
+						v := responses[len(responses)-1-k]
+						qs = append(qs, Query{Key: JoinKey{Kind: ByResponse, Hash: HashValue(v)}, Value: v})
+						v = responses[r.IntN(len(responses))]
+						qs = append(qs, Query{Key: JoinKey{Kind: ByResponse, Hash: HashValue(v)}, Value: v})
+					}
+				}
+				for k := range 4 {
+					v := fmt.Sprintf("conv-%d", k)
+					for _, at := range []int64{now, now - 10, now - 40} {
+						qs = append(qs, Query{Key: JoinKey{Kind: ByConversation, Hash: HashValue(v)}, Value: v, At: at})
+					}
+				}
+				return qs
+			}
+			built := r.IntN(1_500)
+			now := int64(0)
+			for i := range 2_000 {
+				now++ // ends are unique: "ended last" has one answer
+				if r.IntN(10) < 8 {
+					id := tid(byte(r.IntN(16)))
+					cp := comp(byte(r.IntN(4)), now, "")
+					if r.IntN(4) > 0 {
+						cp.ResponseID = fmt.Sprintf("resp-%d", now)
+						responses = append(responses, cp.ResponseID)
+					}
+					if r.IntN(3) > 0 {
+						cp.ConversationID = fmt.Sprintf("conv-%d", r.IntN(4))
+					}
+					early.Add(id, cp, nil, now)
+					late.Add(id, cp, nil, now)
+				} else {
+					require.Equal(t, early.Expire(now), late.Expire(now))
+				}
+				if i < built {
+					require.Nil(t, late.idx.response, "built before a lookup needed it")
+					require.Nil(t, late.idx.conv, "built before a lookup needed it")
+					continue
+				}
+				for _, q := range queries(now) {
+					want, wantOK := early.Find(q)
+					got, ok := late.Find(q)
+					require.Equal(t, wantOK, ok, "step %d, kind %d %q at %d", i, q.Key.Kind, q.Value, q.At)
+					require.Equal(t, want, got, "step %d, kind %d %q at %d", i, q.Key.Kind, q.Value, q.At)
+				}
+				checkCache(t, late)
+			}
+			require.Equal(t, early.idx.response.len(), late.idx.response.len())
+			require.Equal(t, early.idx.conv.len(), late.idx.conv.len())
+		})
+	}
+}
+
 // Ids too long to be kept inline come back whole, and select.
 func TestCacheLongIDs(t *testing.T) {
 	c := NewCache(100, 10, 4, IndexOptions{})
@@ -578,11 +648,21 @@ func (c *Cache) mustEntry(t *testing.T, id pcommon.TraceID) int32 {
 // BenchmarkCacheAddFull: a completion for a new trace into full caches, as
 // the traces path does in a busy collector: 32 parts of 3,125 traces (a
 // 100,000-trace cache), the part picked at random, each completion with a
-// response id and a conversation id, both indexed, so every Add evicts the
-// part's least recently seen trace and its index entries. The caches take
-// about 24 MiB, more than the CPU caches hold, and the part is random, so
-// most of what an Add touches is cold, as in a collector.
+// response id and a conversation id, so every Add evicts the part's least
+// recently seen trace and its index entries. The caches take about 20 MiB,
+// more than the CPU caches hold, and the part is random, so most of what an
+// Add touches is cold, as in a collector. indexed: the response id and
+// conversation indexes built, as once feedback has named a completion by
+// them; idle: not yet (only the trace id is indexed).
 func BenchmarkCacheAddFull(b *testing.B) {
+	for _, indexed := range []bool{true, false} {
+		b.Run(map[bool]string{true: "indexed", false: "idle"}[indexed], func(b *testing.B) {
+			benchCacheAddFull(b, indexed)
+		})
+	}
+}
+
+func benchCacheAddFull(b *testing.B, indexed bool) {
 	const parts, perPart = 32, 3125
 	r := rand.New(rand.NewPCG(3, 4))
 	opts := IndexOptions{ByResponse: true, ByConversation: true, MaxConversations: perPart}
@@ -598,6 +678,10 @@ func BenchmarkCacheAddFull(b *testing.B) {
 	}
 	for p := range caches {
 		caches[p] = NewCache(math.MaxInt64, perPart, 16, opts)
+		if indexed {
+			caches[p].activate(ByResponse)
+			caches[p].activate(ByConversation)
+		}
 		for i := range perPart {
 			id, c := newComp(i)
 			caches[p].Add(id, c, nil, int64(i))

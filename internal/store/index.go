@@ -28,6 +28,14 @@ const unchained int32 = -2
 // own bounds make rare.
 //
 // Each index is a table (table.go) keyed by tableKey of the value's hash.
+//
+// The response id and conversation indexes are built on the first lookup
+// that needs them (activate), from the completions cached by then, and kept
+// from then on: until feedback names a completion by one of those keys, a
+// cache whose feedback all names trace ids (as New Relic's API does) pays
+// for neither index, which is two thirds of what caching a completion in a
+// full cache costs (BenchmarkCacheAddFull). App key indexes, which are
+// configured one by one, are kept from the start.
 type indexes struct {
 	opts     IndexOptions
 	nKeys    int
@@ -42,19 +50,44 @@ type indexes struct {
 // completions before they grow further.
 func newIndexes(opts IndexOptions, maxTraces int) indexes {
 	ix := indexes{opts: opts, nKeys: opts.AppKeys}
-	// Most traces have one completion, most completions a response id.
-	if opts.ByResponse {
-		t := newTable(maxTraces)
-		ix.response = &t
-	}
 	for range opts.AppKeys {
 		ix.appKey = append(ix.appKey, newTable(maxTraces))
 	}
-	if opts.ByConversation {
-		t := newTable(min(maxTraces, opts.MaxConversations))
-		ix.conv = &t
-	}
 	return ix
+}
+
+// activate makes sure the index of kind (ByResponse or ByConversation) is
+// built, building it from every completion cached the first time, and
+// reports whether the cache indexes kind at all.
+func (c *Cache) activate(kind KeyKind) bool {
+	ix := &c.idx
+	switch {
+	case kind == ByResponse && ix.opts.ByResponse:
+		if ix.response == nil {
+			// Most traces have one completion, most completions a response id.
+			t := newTable(c.maxTraces)
+			ix.response = &t
+			c.eachComp(c.indexResponse)
+		}
+		return true
+	case kind == ByConversation && ix.opts.ByConversation:
+		if ix.conv == nil {
+			t := newTable(min(c.maxTraces, ix.opts.MaxConversations))
+			ix.conv = &t
+			c.eachComp(c.indexConversation)
+		}
+		return true
+	}
+	return false
+}
+
+// eachComp calls f with every cached completion, oldest trace first.
+func (c *Cache) eachComp(f func(i int32)) {
+	for ei := c.head; ei != none; ei = c.entries[ei].next {
+		for i := c.entries[ei].first; i != none; i = c.comps[i].next {
+			f(i)
+		}
+	}
 }
 
 // grow makes room for the app keys of one more completion.
@@ -71,11 +104,9 @@ func (ix *indexes) appKeysOf(i int32) []uint64 {
 // index adds comps[i] to every index it has a key for.
 func (c *Cache) index(i int32, appKeys []uint64) {
 	ix := &c.idx
-	s := &c.comps[i]
-	s.convNext = unchained
-	if ix.response != nil && s.resp.n != 0 {
-		h := c.responseHash(i)
-		c.pointLatest(ix.response, h, i, func(cur int32) bool { return c.responseHash(cur) == h })
+	c.comps[i].convNext = unchained
+	if ix.response != nil {
+		c.indexResponse(i)
 	}
 	if ix.nKeys > 0 {
 		own := ix.appKeysOf(i)
@@ -86,7 +117,25 @@ func (c *Cache) index(i int32, appKeys []uint64) {
 			}
 		}
 	}
-	if ix.conv != nil && s.conv.n != 0 {
+	if ix.conv != nil {
+		c.indexConversation(i)
+	}
+}
+
+// indexResponse adds comps[i] to the response id index, if it has one.
+func (c *Cache) indexResponse(i int32) {
+	if c.comps[i].resp.n != 0 {
+		h := c.responseHash(i)
+		c.pointLatest(c.idx.response, h, i, func(cur int32) bool { return c.responseHash(cur) == h })
+	}
+}
+
+// indexConversation makes comps[i] the head of its conversation's chain, if
+// it has one.
+func (c *Cache) indexConversation(i int32) {
+	ix := &c.idx
+	s := &c.comps[i]
+	if s.conv.n != 0 {
 		h := c.conversationHash(i)
 		head, ok := ix.conv.find(h, func(cur int32) bool { return c.conversationHash(cur) == h })
 		if !ok {
@@ -183,7 +232,7 @@ func (c *Cache) Find(q Query) (Match, bool) {
 		comp, ok := c.Lookup(q.Key.Trace, q.Selector)
 		return Match{Trace: q.Key.Trace, Comp: comp}, ok
 	case ByResponse:
-		if c.idx.response == nil {
+		if !c.activate(ByResponse) {
 			return Match{}, false
 		}
 		i, ok := c.idx.response.find(q.Key.Hash, func(i int32) bool { return c.responseID(i) == q.Value })
@@ -209,7 +258,7 @@ func (c *Cache) Find(q Query) (Match, bool) {
 // findInConversation picks the completion of the conversation that ended
 // last at or before q.At: the answer the user was looking at.
 func (c *Cache) findInConversation(q Query) (Match, bool) {
-	if c.idx.conv == nil {
+	if !c.activate(ByConversation) {
 		return Match{}, false
 	}
 	h := q.Key.Hash
