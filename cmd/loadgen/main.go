@@ -130,6 +130,11 @@ func main() {
 	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("loadgen: ")
+	if o.cpuProfile != "" {
+		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
+			log.Fatal(err)
+		}
+	}
 	// Interrupted, it stops the collector it runs before it exits.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)

@@ -127,8 +127,12 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	case <-ctx.Done():
 	case <-time.After(warmup):
 	}
-	for deadline := time.Now().Add(o.warmupExtra); readGCTrace(c.output()).cycles == 0 && time.Now().Before(deadline) && ctx.Err() == nil; {
+	warmDeadline := time.Now().Add(o.warmupExtra)
+	for readGCTrace(c.output()).cycles == 0 && time.Now().Before(warmDeadline) && ctx.Err() == nil {
 		time.Sleep(200 * time.Millisecond)
+	}
+	if m == modeOurs {
+		waitCacheSteady(ctx, c, warmDeadline)
 	}
 	if ctx.Err() != nil {
 		stopAt.Store(0)
@@ -136,7 +140,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		return result{}, ctx.Err()
 	}
 	if extra := time.Since(start) - warmup; extra > time.Second {
-		log.Printf("%-13s warmup %s longer, until the first GC cycle", m, extra.Round(time.Second))
+		log.Printf("%-13s warmup %s longer, until the first GC cycle (and the cache's completions steady)", m, extra.Round(time.Second))
 	}
 	spans0, _, err := c.exportedSpans()
 	if err != nil {
@@ -301,4 +305,22 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// waitCacheSteady waits, until deadline at most, for llm_feedback's cache to
+// hold its steady number of completions: it is full of traces well before
+// (traces hold one completion or several, and the mix takes a while to
+// settle), and until then its arrays grow, which is start-up work, not what
+// a collector that has run a while does per span.
+func waitCacheSteady(ctx context.Context, c *collector, deadline time.Time) {
+	const name = "otelcol_processor_llm_feedback_completions_cached"
+	last, _, err := c.metric(name)
+	for err == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Second)
+		var now float64
+		if now, _, err = c.metric(name); err == nil && now < last*1.01 {
+			return
+		}
+		last = now
+	}
 }
