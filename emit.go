@@ -28,6 +28,12 @@ type readyRecord struct {
 const (
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 5 * time.Second
+	// emitLinger is how long records released together wait for others
+	// before they go out in one batch: feedback held for its completion is
+	// released by the batch of spans that brings it, mostly one record at a
+	// time, and each call to the next consumer costs an exporter far more
+	// than a record does (the file exporter: one write per call).
+	emitLinger = 50 * time.Millisecond
 )
 
 // emitter is the background side of the logs pipeline: it runs the TTLs on a
@@ -111,6 +117,10 @@ func (e *emitter) start() {
 		defer e.wg.Done()
 		ticker := time.NewTicker(tickInterval(e.c.cfg))
 		defer ticker.Stop()
+		linger := time.NewTimer(emitLinger)
+		linger.Stop()
+		defer linger.Stop()
+		lingering := false
 		for {
 			select {
 			case <-e.quit:
@@ -118,6 +128,12 @@ func (e *emitter) start() {
 			case <-ticker.C:
 				e.tick(ctx)
 			case <-e.wake:
+				if !lingering {
+					linger.Reset(emitLinger)
+					lingering = true
+				}
+			case <-linger.C:
+				lingering = false
 				e.flush(ctx)
 			}
 		}

@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,6 +144,29 @@ func TestBackgroundEmitter(t *testing.T) {
 	assert.Equal(t, "matched", attr(got, attrCorrelation))
 	assert.Equal(t, "gpt-4o", attr(got, "gen_ai.request.model"))
 	assert.Equal(t, id, got.TraceID())
+}
+
+// TestReleasedFeedbackGoesOutTogether: held feedback released by separate
+// span batches in quick succession reaches the next consumer in one call.
+func TestReleasedFeedbackGoesOutTogether(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, h.s.Shutdown(ctx)) }()
+
+	ids := []pcommon.TraceID{traceID(11), traceID(12), traceID(13)}
+	for i, id := range ids {
+		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, fmt.Sprint("together-", i))))
+	}
+	calls := len(h.lsink.AllLogs()) // the batches' app logs, passed on at once
+	for i, id := range ids {
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, byte(i+1), "gpt-4o")))
+		// Each waits for the next rather than going out on its own (the
+		// three calls take far less than emitLinger).
+		require.Equal(t, i+1, h.s.c.emitter.queued(), "released records wait for the others")
+	}
+	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == len(ids) }, 5*time.Second, time.Millisecond)
+	require.Len(t, h.lsink.AllLogs(), calls+1, "the three records in one call")
 }
 
 // TestRefusedBatchIsNotADuplicateOnRetry: when the next consumer refuses a
