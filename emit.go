@@ -56,6 +56,7 @@ type emitter struct {
 	retryAt time.Time
 	size    atomic.Int64 // len(queue), read without the lock
 
+	linger   time.Duration // emitLinger; tests lengthen it
 	wake     chan struct{}
 	quit     chan struct{} // closed by stop: the loop ends after what it is doing
 	cancel   context.CancelFunc
@@ -65,7 +66,7 @@ type emitter struct {
 }
 
 func newEmitter(c *correlator) *emitter {
-	return &emitter{c: c, wake: make(chan struct{}, 1)}
+	return &emitter{c: c, linger: emitLinger, wake: make(chan struct{}, 1)}
 }
 
 // queued is how many records wait to be emitted.
@@ -117,7 +118,7 @@ func (e *emitter) start() {
 		defer e.wg.Done()
 		ticker := time.NewTicker(tickInterval(e.c.cfg))
 		defer ticker.Stop()
-		linger := time.NewTimer(emitLinger)
+		linger := time.NewTimer(e.linger)
 		linger.Stop()
 		defer linger.Stop()
 		lingering := false
@@ -126,10 +127,14 @@ func (e *emitter) start() {
 			case <-e.quit:
 				return
 			case <-ticker.C:
-				e.tick(ctx)
+				if lingering { // the linger's end flushes
+					e.expire()
+				} else {
+					e.tick(ctx)
+				}
 			case <-e.wake:
 				if !lingering {
-					linger.Reset(emitLinger)
+					linger.Reset(e.linger)
 					lingering = true
 				}
 			case <-linger.C:
@@ -142,9 +147,14 @@ func (e *emitter) start() {
 
 // tick runs the TTLs and emits what expired.
 func (e *emitter) tick(ctx context.Context) {
+	e.expire()
+	e.flush(ctx)
+}
+
+// expire runs the TTLs and queues what expired.
+func (e *emitter) expire() {
 	expired := e.c.expire(e.c.now().UnixNano())
 	e.release(expired, unmatchedExpired)
-	e.flush(ctx)
 }
 
 // release queues held records that will not be joined: as unmatched, or

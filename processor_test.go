@@ -147,10 +147,12 @@ func TestBackgroundEmitter(t *testing.T) {
 }
 
 // TestReleasedFeedbackGoesOutTogether: held feedback released by separate
-// span batches in quick succession reaches the next consumer in one call.
+// span batches within the emitter's linger reaches the next consumer in one
+// call, and none of it before the linger ends.
 func TestReleasedFeedbackGoesOutTogether(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, createDefaultConfig().(*Config))
+	h.s.c.emitter.linger = time.Second // long enough that the test's own pauses do not matter
 	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
 	defer func() { require.NoError(t, h.s.Shutdown(ctx)) }()
 
@@ -159,13 +161,15 @@ func TestReleasedFeedbackGoesOutTogether(t *testing.T) {
 		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(id, fmt.Sprint("together-", i))))
 	}
 	calls := len(h.lsink.AllLogs()) // the batches' app logs, passed on at once
-	for i, id := range ids {
-		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, byte(i+1), "gpt-4o")))
-		// Each waits for the next rather than going out on its own (the
-		// three calls take far less than emitLinger).
-		require.Equal(t, i+1, h.s.c.emitter.queued(), "released records wait for the others")
+	released := time.Now()
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(ids[0], 1, "gpt-4o")))
+	require.Never(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) > 0 }, 200*time.Millisecond, time.Millisecond,
+		"released alone, it waits for others")
+	for i, id := range ids[1:] {
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, byte(i+2), "gpt-4o")))
 	}
 	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == len(ids) }, 5*time.Second, time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(released), time.Second)
 	require.Len(t, h.lsink.AllLogs(), calls+1, "the three records in one call")
 }
 
