@@ -19,11 +19,16 @@ const maxJoinKeys = 8
 // completions are gathered in and the memo of interned strings. Off the
 // stack, they do not make every receiver goroutine's stack grow (a memo is
 // over a kilobyte).
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+var scratchPool = sync.Pool{New: func() any {
+	sc := new(scratch)
+	sc.memo.Labels = &sc.labels
+	return sc
+}}
 
 type scratch struct {
 	completions []found
 	memo        genai.Memo
+	labels      genai.LabelCache // kept from batch to batch: it holds no batch's data
 }
 
 // found is a completion read from a span, with what indexes it.
@@ -68,7 +73,7 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	// none of it alive.
 	clear(completions)
 	sc.completions = completions
-	sc.memo = genai.Memo{}
+	sc.memo = genai.Memo{Labels: &sc.labels}
 	c.emitter.enqueue(ready)
 }
 

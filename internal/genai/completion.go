@@ -1,6 +1,7 @@
 package genai
 
 import (
+	"hash/maphash"
 	"strings"
 	"unique"
 
@@ -125,12 +126,9 @@ type Memo struct {
 		h unique.Handle[string]
 	}
 	next [numMemo]uint8
-	// the last combinations of labels, newest at lastLabels[nextLabels-1]
-	lastLabels [memoSize]struct {
-		l labels
-		h unique.Handle[labels]
-	}
-	nextLabels uint8
+	// Labels, when set, interns combinations of labels; it outlives the
+	// Memo (see LabelCache).
+	Labels *LabelCache
 }
 
 const (
@@ -161,19 +159,43 @@ func (m *Memo) intern(field int, s string) unique.Handle[string] {
 	return h
 }
 
-// labels interns a combination of labels, comparing with the last few first.
+// labels interns a combination of labels.
 func (m *Memo) labels(l labels) unique.Handle[labels] {
 	if l == (labels{}) {
 		return unique.Handle[labels]{}
 	}
-	for i := range m.lastLabels {
-		if m.lastLabels[i].l == l && m.lastLabels[i].h != (unique.Handle[labels]{}) {
-			return m.lastLabels[i].h
-		}
+	if m.Labels == nil {
+		return unique.Make(l)
 	}
-	h := unique.Make(l)
-	i := m.nextLabels % memoSize
-	m.lastLabels[i].l, m.lastLabels[i].h = l, h
-	m.nextLabels++
-	return h
+	return m.Labels.intern(l)
+}
+
+// LabelCache remembers the interned combinations of labels it has seen, from
+// one batch to the next: a busy collector sees more combinations in a batch
+// than a Memo could compare one by one (models, providers, services and
+// finish reasons multiply), and unique.Make of a combination, a hash-trie
+// lookup through a weak pointer on memory the batch has pushed out of the
+// CPU caches, costs far more than a hash and a compare (a profile of the
+// load test had it at a third of reading the completions). Direct-mapped,
+// labelSlots entries; it holds handles only, nothing of any batch. Not safe
+// for concurrent use; the zero value is ready.
+type LabelCache struct {
+	seed  maphash.Seed
+	slots [labelSlots]struct {
+		l labels
+		h unique.Handle[labels]
+	}
+}
+
+const labelSlots = 256
+
+func (lc *LabelCache) intern(l labels) unique.Handle[labels] {
+	if lc.seed == (maphash.Seed{}) {
+		lc.seed = maphash.MakeSeed()
+	}
+	s := &lc.slots[maphash.Comparable(lc.seed, l)%labelSlots]
+	if s.l != l || s.h == (unique.Handle[labels]{}) {
+		s.l, s.h = l, unique.Make(l)
+	}
+	return s.h
 }

@@ -729,12 +729,12 @@ func TestFromSpan(t *testing.T) {
 	}
 }
 
-// TestOneMemoForManySpans reads every case through one Memo, as a batch's
-// spans are, more combinations of labels than it remembers, twice over: each
-// completion must read as it does alone.
+// TestOneMemoForManySpans reads every case through one Memo and one
+// LabelCache, as a collector's batches are, twice over: each completion must
+// read as it does alone, whatever the cache held before.
 func TestOneMemoForManySpans(t *testing.T) {
 	cases := detectCases()
-	var memo Memo
+	memo := Memo{Labels: new(LabelCache)}
 	for round := range 2 {
 		for _, tc := range cases {
 			span, res := tc.span.build(t, round == 1)
