@@ -62,7 +62,7 @@ type emitter struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
-	stopped  atomic.Bool // stop is done: enqueue hands out at once
+	stopped  atomic.Bool // stop is at its last flush: enqueue hands out at once
 }
 
 func newEmitter(c *correlator) *emitter {
@@ -356,8 +356,11 @@ func (e *emitter) stop(ctx context.Context) {
 			held = kept
 		}
 		e.release(held, unmatchedShutdown)
-		e.lastFlush(ctx)
+		// Stopped before the last flush: a record queued after it took the
+		// queue's last records would otherwise signal a loop that has
+		// ended and stay queued; from here enqueue flushes what it queues.
 		e.stopped.Store(true)
+		e.lastFlush(ctx)
 	})
 }
 

@@ -151,8 +151,10 @@ func TestBackgroundEmitter(t *testing.T) {
 // call, and none of it before the linger ends.
 func TestReleasedFeedbackGoesOutTogether(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, createDefaultConfig().(*Config))
-	h.s.c.emitter.linger = time.Second // long enough that the test's own pauses do not matter
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cache.TTL = 2 * time.Second // TTL ticks every 200ms, during the linger too
+	h := newHarness(t, cfg)
+	h.s.c.emitter.linger = 3 * time.Second // long enough that the test's own pauses do not matter
 	require.NoError(t, h.s.Start(ctx, componenttest.NewNopHost()))
 	defer func() { require.NoError(t, h.s.Shutdown(ctx)) }()
 
@@ -168,8 +170,8 @@ func TestReleasedFeedbackGoesOutTogether(t *testing.T) {
 	for i, id := range ids[1:] {
 		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(id, byte(i+2), "gpt-4o")))
 	}
-	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == len(ids) }, 5*time.Second, time.Millisecond)
-	require.GreaterOrEqual(t, time.Since(released), time.Second)
+	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == len(ids) }, 10*time.Second, time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(released), 3*time.Second)
 	require.Len(t, h.lsink.AllLogs(), calls+1, "the three records in one call")
 }
 

@@ -98,7 +98,8 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too); "+
 		"tail_sampling and groupbytrace warm up for at least -hold-for, so that they pass spans on as fast as they take them in")
 	flag.DurationVar(&o.warmupExtra, "warmup-extra", 30*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
-		"(under GOGC=off, its heap has filled the budget then); a run measured before it is not used")
+		"(under GOGC=off, its heap has filled the budget then; a run measured before it is not used) and, with llm_feedback, "+
+		"for its cache to hold a steady number of completions (until then its arrays grow)")
 	flag.IntVar(&o.senders, "senders", 16, "concurrent senders, each with its own connection (requests in flight; with 8, a collector on one CPU sat partly idle in some runs)")
 	flag.IntVar(&o.spans, "spans", 1000, "spans per batch")
 	flag.Float64Var(&o.completion, "completion-pct", 5, "percent of spans that are LLM completions")

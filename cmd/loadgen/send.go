@@ -314,13 +314,24 @@ func selfCPU() time.Duration {
 // a collector that has run a while does per span.
 func waitCacheSteady(ctx context.Context, c *collector, deadline time.Time) {
 	const name = "otelcol_processor_llm_feedback_completions_cached"
-	last, _, err := c.metric(name)
-	for err == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+	last, found, err := c.metric(name)
+	if err != nil || !found {
+		log.Printf("%-13s cannot read %s (%v): not waiting for the cache to be steady", modeOurs, name, err)
+		return
+	}
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(2 * time.Second)
-		var now float64
-		if now, _, err = c.metric(name); err == nil && now < last*1.01 {
+		now, _, err := c.metric(name)
+		if err != nil {
+			log.Printf("%-13s cannot read %s: %v", modeOurs, name, err)
+			return
+		}
+		if now < last*1.01 {
 			return
 		}
 		last = now
+	}
+	if ctx.Err() == nil {
+		log.Printf("%-13s the cache's completions still grew at the end of -warmup-extra (%.0f)", modeOurs, last)
 	}
 }

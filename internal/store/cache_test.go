@@ -58,6 +58,7 @@ func checkCache(t *testing.T, c *Cache) {
 			require.False(t, spans[cp.SpanID], "span id cached twice in one trace")
 			spans[cp.SpanID] = true
 			n++
+			checkChain(t, c, i)
 		}
 		require.Equal(t, int(e.n), n, "completion count")
 		require.LessOrEqual(t, n, c.maxPerTrace)
@@ -72,6 +73,27 @@ func checkCache(t *testing.T, c *Cache) {
 	require.LessOrEqual(t, c.Len(), c.maxTraces)
 	require.Equal(t, len(c.entries), traces+len(c.freeEntries), "entries leaked")
 	require.Equal(t, len(c.comps), completions+len(c.freeComps), "completions leaked")
+}
+
+// checkChain verifies comps[i]'s links in its conversation's chain: both
+// ways, and the head is what the conversation index holds.
+func checkChain(t *testing.T, c *Cache, i int32) {
+	t.Helper()
+	s := &c.comps[i]
+	if s.convNext == unchained { // convPrev means nothing then
+		return
+	}
+	require.NotNil(t, c.idx.conv, "chained with no conversation index")
+	if s.convNext != none {
+		require.Equal(t, i, c.comps[s.convNext].convPrev, "broken conversation back link")
+	}
+	if s.convPrev != none {
+		require.Equal(t, i, c.comps[s.convPrev].convNext, "broken conversation link")
+		return
+	}
+	h := c.conversationHash(i)
+	head, ok := c.idx.conv.find(h, func(cur int32) bool { return c.conversationHash(cur) == h })
+	require.True(t, ok && head == i, "a chain's head is not what the index holds")
 }
 
 func lookupSpans(c *Cache, id pcommon.TraceID) []byte {
@@ -549,7 +571,9 @@ func TestIndexBuiltOnFirstLookup(t *testing.T) {
 				}
 				return qs
 			}
-			built := r.IntN(1_500)
+			// Each index is built at its own step: the first lookup of
+			// its kind.
+			built := map[KeyKind]int{ByResponse: r.IntN(1_500), ByConversation: r.IntN(1_500)}
 			now := int64(0)
 			for i := range 2_000 {
 				now++ // ends are unique: "ended last" has one answer
@@ -568,12 +592,16 @@ func TestIndexBuiltOnFirstLookup(t *testing.T) {
 				} else {
 					require.Equal(t, early.Expire(now), late.Expire(now))
 				}
-				if i < built {
+				if i < built[ByResponse] {
 					require.Nil(t, late.idx.response, "built before a lookup needed it")
+				}
+				if i < built[ByConversation] {
 					require.Nil(t, late.idx.conv, "built before a lookup needed it")
-					continue
 				}
 				for _, q := range queries(now) {
+					if i < built[q.Key.Kind] {
+						continue
+					}
 					want, wantOK := early.Find(q)
 					got, ok := late.Find(q)
 					require.Equal(t, wantOK, ok, "step %d, kind %d %q at %d", i, q.Key.Kind, q.Value, q.At)
