@@ -731,3 +731,25 @@ func benchCacheAddFull(b *testing.B, indexed bool) {
 		caches[r.IntN(parts)].Add(ids[at], comps[at], nil, int64(perPart+i))
 	}
 }
+
+// BenchmarkBuildIndexes: the response id and conversation indexes of a full
+// part (3,125 completions, each with both ids) built from scratch, as the
+// first lookup of each kind builds them in each part of a cache (32 parts
+// hold 100,000 traces).
+func BenchmarkBuildIndexes(b *testing.B) {
+	const perPart = 3125
+	c := NewCache(math.MaxInt64, perPart, 16, IndexOptions{ByResponse: true, ByConversation: true, MaxConversations: perPart})
+	for i := range perPart {
+		var id pcommon.TraceID
+		binary.LittleEndian.PutUint64(id[:8], uint64(i)+1)
+		cp := comp(1, int64(i), fmt.Sprintf("chatcmpl-%029d", i))
+		cp.ConversationID = fmt.Sprintf("conv-%d", i)
+		c.Add(id, cp, nil, int64(i))
+	}
+	for b.Loop() {
+		c.idx.response, c.idx.conv = nil, nil
+		c.activate(ByResponse)
+		c.activate(ByConversation)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perPart), "ns/completion")
+}
