@@ -1,7 +1,6 @@
 package llmfeedbackprocessor
 
 import (
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -23,7 +22,7 @@ const (
 // when it refused it, so that a refused batch leaves no trace (nothing held,
 // stored or remembered as seen) and the caller's retry is handled afresh.
 type logsBatch struct {
-	accepted []acceptedID           // ids taken into the dedupe window
+	accepted []store.SeenID         // ids taken into the dedupe window
 	hold     []*store.PendingRecord // records to hold back once committed
 	evals    []evalRequest          // evaluation events to append
 	delays   []int64                // feedback delays of the records joined at once
@@ -36,7 +35,7 @@ type logsBatch struct {
 }
 
 // has reports whether the batch itself accepted id a.
-func (b *logsBatch) has(a acceptedID) bool {
+func (b *logsBatch) has(a store.SeenID) bool {
 	for _, x := range b.accepted {
 		if x == a {
 			return true
@@ -70,7 +69,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// duplicate: that batch may be refused and rolled back, and the client
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
-	id := acceptedID{trace: f.TraceID, id: f.ID}
+	id := store.SeenID{Trace: f.TraceID, ID: f.ID}
 	c.mu.Lock()
 	accepted := c.seen.Accept(f.TraceID, f.ID, now)
 	inFlight := !accepted && c.inFlight[id] > 0 && !b.has(id)
@@ -244,7 +243,7 @@ func (c *correlator) rollback(b *logsBatch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range b.accepted {
-		c.seen.Forget(a.trace, a.id)
+		c.seen.Forget(a.Trace, a.ID)
 	}
 }
 
@@ -260,11 +259,6 @@ func (c *correlator) settle(b *logsBatch) {
 			delete(c.inFlight, a)
 		}
 	}
-}
-
-type acceptedID struct {
-	trace pcommon.TraceID
-	id    string
 }
 
 type evalRequest struct {

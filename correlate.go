@@ -2,6 +2,7 @@ package llmfeedbackprocessor
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,7 @@ type correlator struct {
 	seen    *store.Seen
 	// inFlight counts, by id, the batches that accepted it and have not
 	// been delivered or refused yet; bounded by the batches in flight.
-	inFlight map[acceptedID]int
+	inFlight map[store.SeenID]int
 	// version counts changes to the cache and the dedupe window, so an
 	// unchanged state is not saved again.
 	version atomic.Uint64
@@ -87,7 +88,7 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 		cache:    newCacheParts(cfg),
 		pending:  store.NewPending(cfg.Pending.MaxRecords),
 		seen:     store.NewSeen(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs),
-		inFlight: map[acceptedID]int{},
+		inFlight: map[store.SeenID]int{},
 	}
 	c.enr = &enricher{cfg: cfg, truncated: func(reason string, n int) {
 		tel.truncated(int64(n), reason)
@@ -148,11 +149,7 @@ func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte)
 	// Ids of batches still in flight are left out: a crash before their
 	// batch is acknowledged makes the client send it again, and that retry
 	// must not be dropped as a duplicate of a try that never got through.
-	inFlight := make([]store.SeenID, 0, len(c.inFlight))
-	for a := range c.inFlight {
-		inFlight = append(inFlight, store.SeenID{Trace: a.trace, ID: a.id})
-	}
-	return version, cache, c.seen.MarshalSnapshot(inFlight)
+	return version, cache, c.seen.MarshalSnapshot(maps.Keys(c.inFlight))
 }
 
 // restorePending puts records read back from storage in place: joined at

@@ -335,14 +335,10 @@ func (e *emitter) stop(ctx context.Context) {
 			// waiting), and the last flush would send them again. It is
 			// cancelled only when ctx ends first.
 			close(e.quit)
-			done := make(chan struct{})
-			go func() { e.wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-ctx.Done():
-			}
+			unhook := context.AfterFunc(ctx, e.cancel)
+			e.wg.Wait()
+			unhook()
 			e.cancel()
-			<-done
 		}
 		held := e.c.drainPending()
 		if e.c.persist != nil {

@@ -107,8 +107,9 @@ func (p *logsProcessor) finish(b *logsBatch) {
 	p.c.settle(b)
 }
 
-// hasFeedback is on the path of every log batch: plain loops, no callback,
-// so a batch without feedback costs little more than reading its records.
+// hasFeedback is on the path of every log batch: plain loops, and the
+// matcher rules out a key by its length, so a batch without feedback costs
+// little more than reading its records.
 func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
 	m := &p.c.matcher
 	rls := ld.ResourceLogs()

@@ -185,34 +185,48 @@ func (p *persister) waitTried(seq uint64, wait time.Duration) {
 	if p == nil || seq == 0 || wait <= 0 {
 		return
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var written bool
+	if p.waitFor(ctx, func() bool {
+		written = p.tried >= seq
+		return written || p.slow
+	}) {
+		if !written {
+			p.tel.storageError(storageWriteWait) // logged when a wait first ran out
+		}
+		return
+	}
+	if ctx.Err() == nil {
+		return // stopped
+	}
+	p.mu.Lock()
+	written = p.tried >= seq // just as the wait ran out
+	p.slow = !written
+	p.mu.Unlock()
+	if !written {
+		p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until a write ends", wait))
+	}
+}
+
+// waitFor waits until done, called with p.mu held, reports true after a
+// write, and reports whether it did before ctx ended or the writer stopped.
+func (p *persister) waitFor(ctx context.Context, done func() bool) bool {
 	for {
 		p.mu.Lock()
-		if p.tried >= seq {
+		if done() {
 			p.mu.Unlock()
-			return
-		}
-		if p.slow {
-			p.mu.Unlock()
-			p.tel.storageError(storageWriteWait) // logged when the wait first ran out
-			return
+			return true
 		}
 		progress := p.progress
 		p.mu.Unlock()
+		p.signal()
 		select {
 		case <-progress:
 		case <-p.stopped:
-			return
-		case <-timer.C:
-			p.mu.Lock()
-			written := p.tried >= seq // just as the timer fired
-			p.slow = !written
-			p.mu.Unlock()
-			if !written {
-				p.failed(storageWriteWait, fmt.Errorf("the feedback a batch held was not written within storage_write_wait (%s): batches are acknowledged before their held feedback is written until a write ends", wait))
-			}
-			return
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }
@@ -338,26 +352,7 @@ func (p *persister) writeQueued() {
 
 // sync waits until every write queued so far was tried, or ctx is done.
 func (p *persister) sync(ctx context.Context) bool {
-	if p == nil {
-		return true
-	}
-	for {
-		p.mu.Lock()
-		if len(p.queue) == 0 && !p.inflight {
-			p.mu.Unlock()
-			return true
-		}
-		progress := p.progress
-		p.mu.Unlock()
-		p.signal()
-		select {
-		case <-progress:
-		case <-p.stopped:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
+	return p == nil || p.waitFor(ctx, func() bool { return len(p.queue) == 0 && !p.inflight })
 }
 
 // restoreState reads the saved cache and dedupe window.

@@ -144,14 +144,14 @@ parallel() {
 		}
 		END { for (i = 1; i <= a && i <= b; i++) if (two[i] > 0) printf "%.3f\n", one[i] / two[i] }' "$out/parallel.txt" | median
 }
-# cpu_share: the median over llm_feedback's load-test runs of the share of
-# the collector's CPU profile samples in llm_feedback's own code
-# (scripts/cpu-share.awk). Unlike the pair ratios, it does not move with
-# how fast the machine happens to be while one mode runs.
-cpu_share() {
+# cpu_shares: for each of llm_feedback's load-test runs, the share of the
+# collector's CPU profile samples in llm_feedback's own code
+# (scripts/cpu-share.awk), one per line. Unlike the pair ratios, it does not
+# move with how fast the machine happens to be while one mode runs.
+cpu_shares() {
 	for f in "$out"/prof/llm_feedback-*.prof; do
 		[[ -f $f ]] && $GO tool pprof -traces "$f" 2>/dev/null | awk -f scripts/cpu-share.awk
-	done | median
+	done
 }
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 
@@ -184,7 +184,7 @@ echo "cache index, delete and insert in a full index of 3,125 (a part's share) /
 echo "decode and consume, in process, throughput with/without: $(ratio "$out/decode.txt" BenchmarkDecodeAndConsume/without BenchmarkDecodeAndConsume/with)"
 echo "spans per collector CPU-second, llm_feedback/none, per round: $(loadgen spans_per_cpu_second_ratio_per_round)"
 echo "spans per second, llm_feedback/none, per round: $(loadgen throughput_ratio_per_round)"
-echo "share of the collector's CPU in llm_feedback's code, per run (CPU profile): $(for f in "$out"/prof/llm_feedback-*.prof; do [[ -f $f ]] && $GO tool pprof -traces "$f" 2>/dev/null | awk -f scripts/cpu-share.awk; done | tr '\n' ' ')"
+echo "share of the collector's CPU in llm_feedback's code, per run (CPU profile): $(cpu_shares | tr '\n' ' ')"
 echo "load test, per mode (medians over the runs used; under GOGC=off every mode's RSS fills the budget, the live heap is what it keeps):"
 grep '^|' "$out/loadgen.txt" || true
 echo "== load: $(uptime)"
@@ -202,7 +202,7 @@ echo "BENCH ns_per_cache_add_full $(value "$out/store.txt" BenchmarkCacheAddFull
 echo "BENCH bytes_per_pending_feedback $(value "$out/mem.txt" BenchmarkMemoryPendingFeedback B/pending | median)"
 echo "BENCH e2e_cpu_per_span_ratio $(loadgen spans_per_cpu_second_ratio)"
 echo "BENCH e2e_span_throughput_ratio $(loadgen throughput_ratio)"
-echo "BENCH e2e_cpu_share $(cpu_share)"
+echo "BENCH e2e_cpu_share $(cpu_shares | median)"
 # Added memory is measured as peak live heap: under the budget (GOGC=off)
 # every mode's peak RSS is the budget itself.
 for peer in tail_sampling groupbytrace; do

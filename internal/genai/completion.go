@@ -161,11 +161,8 @@ func (m *Memo) intern(field int, s string) unique.Handle[string] {
 
 // labels interns a combination of labels.
 func (m *Memo) labels(l labels) unique.Handle[labels] {
-	if l == (labels{}) {
-		return unique.Handle[labels]{}
-	}
-	if m.Labels == nil {
-		return unique.Make(l)
+	if m.Labels == nil || l == (labels{}) {
+		return internLabels(l)
 	}
 	return m.Labels.intern(l)
 }
@@ -189,12 +186,14 @@ type LabelCache struct {
 
 const labelSlots = 256
 
+// intern is internLabels for l, which is not empty: an empty slot's zero
+// labels never match it.
 func (lc *LabelCache) intern(l labels) unique.Handle[labels] {
 	if lc.seed == (maphash.Seed{}) {
 		lc.seed = maphash.MakeSeed()
 	}
 	s := &lc.slots[maphash.Comparable(lc.seed, l)%labelSlots]
-	if s.l != l || s.h == (unique.Handle[labels]{}) {
+	if s.l != l {
 		s.l, s.h = l, unique.Make(l)
 	}
 	return s.h

@@ -26,8 +26,8 @@ const (
 // cycle visited three or four scattered objects per trace, and at 100,000
 // traces that took a fifth of a busy collector's CPU. Here traces and
 // completions live in two slices, linked by index; the hash indexes
-// (table.go) hold hashes and indexes, so they have no pointers; and the per-call ids (response and conversation)
-// are copied inline. A GC cycle scans two arrays from end to end, and the
+// (table.go) hold hashes and indexes, so they have no pointers; and the
+// per-call ids (response and conversation) are copied inline. A GC cycle scans two arrays from end to end, and the
 // only pointer in them is one per completion, a handle to its interned
 // labels (model, provider, service...), of which a collector sees a few.
 

@@ -20,14 +20,14 @@ const unchained int32 = -2
 //
 // A response id or app key value seen on several completions finds the one
 // that ended last. A conversation's completions are chained through
-// stored.convNext from the head the conv map holds. Conversations are
+// stored.convNext from the head the conv table holds. Conversations are
 // bounded by MaxConversations; when it is reached, one indexed conversation
 // is dropped, the next one held after the last dropped in the table's
 // order (that is, at random): keeping them in order would cost another 16
 // bytes and an index entry per conversation, for a bound that the cache's
 // own bounds make rare.
 //
-// Each index is a table (table.go) keyed by tableKey of the value's hash.
+// Each index is a table (table.go) keyed by the value's hash.
 //
 // The response id and conversation indexes are built on the first lookup
 // that needs them (activate), from the completions cached by then, and kept
@@ -138,14 +138,15 @@ func (c *Cache) indexConversation(i int32) {
 	if s.conv.n != 0 {
 		h := c.conversationHash(i)
 		head, ok := ix.conv.find(h, func(cur int32) bool { return c.conversationHash(cur) == h })
-		if !ok {
+		s.convPrev = none
+		if !ok { // a new conversation
 			c.makeRoomForConversation()
-			head = none
+			s.convNext = none
+			ix.conv.add(h, i)
+			return
 		}
-		s.convNext, s.convPrev = head, none
-		if head != none {
-			c.comps[head].convPrev = i
-		}
+		s.convNext = head
+		c.comps[head].convPrev = i
 		ix.conv.set(h, i, func(cur int32) bool { return cur == head }, nil)
 	}
 }

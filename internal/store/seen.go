@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"iter"
 
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -135,18 +136,20 @@ const seenVersion byte = 1
 
 // MarshalSnapshot encodes the remembered ids, oldest first.
 //
-// leaveOut are ids left out: those of batches not yet acknowledged, whose
+// leaveOut, which may be nil, are ids left out: those of batches not yet acknowledged, whose
 // retry after a crash must not be taken for a duplicate of a try that never
 // got through.
-func (s *Seen) MarshalSnapshot(leaveOut []SeenID) []byte {
-	leave := make(map[seenKey]bool, len(leaveOut))
+func (s *Seen) MarshalSnapshot(leaveOut iter.Seq[SeenID]) []byte {
+	leave := map[seenKey]bool{}
 	n := len(s.set) // the live entries of the queue
-	for _, l := range leaveOut {
-		if k := key(l.Trace, l.ID); !leave[k] {
-			if _, live := s.set[k]; live {
-				n--
+	if leaveOut != nil {
+		for l := range leaveOut {
+			if k := key(l.Trace, l.ID); !leave[k] {
+				if _, live := s.set[k]; live {
+					n--
+				}
+				leave[k] = true
 			}
-			leave[k] = true
 		}
 	}
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+n*34)
