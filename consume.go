@@ -259,6 +259,9 @@ func (c *correlator) settle(b *logsBatch) {
 			delete(c.inFlight, a)
 		}
 	}
+	// A snapshot saved while they were in flight left them out: the next
+	// one must be saved even if nothing else changes.
+	c.version.Add(1)
 }
 
 type evalRequest struct {

@@ -616,8 +616,11 @@ func TestSnapshotLeavesOutIDsInFlight(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- h.logs.ConsumeLogs(ctx, feedbackFor(traceID(5), "fb-5")) }()
 	<-next.entered
+	var version uint64 // of the last snapshot, which is saved only when a change came since
 	saved := func() int {
-		_, _, seen := h.s.c.snapshot(0)
+		v, _, seen := h.s.c.snapshot(version)
+		require.NotEqual(t, version, v, "a change since the last snapshot, which would not be saved")
+		version = v
 		n, err := store.NewSeen(time.Hour.Nanoseconds(), 100).RestoreSnapshot(seen, startTime.UnixNano())
 		require.NoError(t, err)
 		return n
