@@ -331,15 +331,39 @@ func TestBatchAcknowledgedOnceItsHeldFeedbackIsWritten(t *testing.T) {
 	}
 	require.Never(t, func() bool { return len(acked) > 0 }, 300*time.Millisecond, 5*time.Millisecond,
 		"acknowledged while its held feedback was still waiting to be written")
-	close(release)
-	for range 2 {
-		select {
-		case err := <-acked:
-			require.NoError(t, err)
-			require.True(t, disk.has(pendingKey(1)) || disk.has(pendingKey(2)), "acknowledged before the write")
-		case <-time.After(5 * time.Second):
-			t.Fatal("not acknowledged after the write")
+	onDisk := func() (n int) {
+		for _, k := range []string{pendingKey(1), pendingKey(2)} {
+			if disk.has(k) {
+				n++
+			}
 		}
+		return n
+	}
+	// The write under way goes through; the next one, if the two records
+	// are not in the same write, hangs until release2.
+	release2 := make(chan struct{})
+	disk.set(func(d *faultDisk) { d.hang = release2 })
+	close(release)
+	for k := range 2 {
+		var err error
+		select {
+		case err = <-acked:
+		case <-time.After(300 * time.Millisecond):
+			close(release2) // the second write: only now may its batch be acknowledged
+			release2 = nil
+			select {
+			case err = <-acked:
+			case <-time.After(5 * time.Second):
+				t.Fatal("not acknowledged after the write")
+			}
+		}
+		require.NoError(t, err)
+		// Each batch's own record, not only an earlier one: the k-th
+		// acknowledgement comes after at least k records are written.
+		require.GreaterOrEqual(t, onDisk(), k+1, "acknowledged before its own record was written")
+	}
+	if release2 != nil {
+		close(release2)
 	}
 	require.Eventually(t, func() bool { return disk.has(pendingKey(1)) && disk.has(pendingKey(2)) }, 5*time.Second, time.Millisecond)
 	require.NoError(t, h.s.Shutdown(ctx))

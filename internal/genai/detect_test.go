@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -760,10 +761,16 @@ func TestFromSpanCopiesOut(t *testing.T) {
 	}}.build(t, false)
 	c, ok := FromSpan(span, res, nil)
 	require.True(t, ok)
-	span.Attributes().PutStr("gen_ai.request.model", "changed")
-	span.Attributes().PutStr("gen_ai.response.id", "changed")
-	span.Attributes().PutStr("gen_ai.conversation.id", "changed")
-	res.Attributes().PutStr("service.name", "changed")
+	// Strings are immutable: what "copied" means is that none shares the
+	// span's bytes, which would keep the whole decoded request alive.
+	for key, got := range map[string]string{
+		"gen_ai.request.model": c.RequestModel(), "gen_ai.response.id": c.ResponseID, "gen_ai.conversation.id": c.ConversationID,
+	} {
+		v, _ := span.Attributes().Get(key)
+		require.NotSame(t, unsafe.StringData(v.Str()), unsafe.StringData(got), "%s shares the span's bytes", key)
+	}
+	v, _ := res.Attributes().Get("service.name")
+	require.NotSame(t, unsafe.StringData(v.Str()), unsafe.StringData(c.ServiceName()), "service.name shares the resource's bytes")
 	span.Attributes().Clear()
 	require.Equal(t, "gpt-4o", c.RequestModel())
 	require.Equal(t, "resp-1", c.ResponseID)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -629,6 +630,7 @@ func TestCacheLongIDs(t *testing.T) {
 	got, ok := c.Lookup(tid(1), Selector{ResponseID: long})
 	require.True(t, ok)
 	require.Equal(t, a, got)
+	require.NotSame(t, unsafe.StringData(long), unsafe.StringData(got.ResponseID), "a spilled id shares the caller's bytes (a span's, in the traces path)")
 	got, ok = c.Lookup(tid(1), Selector{ResponseID: short})
 	require.True(t, ok)
 	require.Equal(t, b, got)
