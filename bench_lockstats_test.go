@@ -34,7 +34,11 @@ func BenchmarkTracesPathSerial(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			g := benchdata.New(1)
 			p := newBenchProc(b, createDefaultConfig().(*Config))
-			benchFill(b, p, g, cacheFull)
+			batches := make([]*benchdata.Batch, batchPool)
+			for i := range batches {
+				batches[i] = g.Spans(spansPerBatch, completionPct, startTime)
+			}
+			benchFill(b, p, g, cacheFull, batches...)
 			ctx := context.Background()
 			if name == "waiting" {
 				about := make([]benchdata.Completion, feedbackPerBatch)
@@ -44,10 +48,6 @@ func BenchmarkTracesPathSerial(b *testing.B) {
 				ld, _ := g.Feedback(about, startTime.Add(-time.Second))
 				require.NoError(b, p.logs.ConsumeLogs(ctx, ld))
 				require.Equal(b, int64(feedbackPerBatch), p.s.c.waiting.Load())
-			}
-			batches := make([]*benchdata.Batch, batchPool)
-			for i := range batches {
-				batches[i] = g.Spans(spansPerBatch, completionPct, startTime)
 			}
 			holdStats.part.Store(0)
 			holdStats.shared.Store(0)

@@ -144,39 +144,61 @@ func floorLogsVisit(ld plog.Logs) {
 }
 
 // cacheFull, as benchFill's want, fills the cache to cache::max_traces and
-// on until it holds a steady number of completions. With traces of 1.5
+// on until every trace in it has come after it was full. With traces of 1.5
 // completions on average, a fill to max_traces completions would leave a
 // third of the traces to come; and the cache is full of traces well before
-// the mix of traces in it settles (about 2,000 more batches), while its
-// arrays still grow: a benchmark timed then measures that start-up work
-// rather than a full cache evicting.
+// the mix of traces in it settles, while its arrays still grow: a benchmark
+// timed then measures that start-up work rather than a full cache evicting.
+// (A fill that stopped once the completions grew by under 1% in 500 batches
+// left the arrays a fifth short of their steady size.)
 const cacheFull = math.MaxInt
 
 // benchFill caches completions until the cache holds want of them or is
-// full (for cacheFull, full and steady).
-func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int) {
-	bt := g.Spans(spansPerBatch, completionPct, startTime)
+// full (for cacheFull, full and turned over once). It sends the batches of
+// pool in turn, each with new ids, or one batch of its own if pool is empty:
+// a benchmark that then times pool's batches finds the cache's arrays at the
+// size its own mix of traces keeps them.
+func benchFill(tb testing.TB, p *benchProc, g *benchdata.Gen, want int, pool ...*benchdata.Batch) {
+	if len(pool) == 0 {
+		pool = []*benchdata.Batch{g.Spans(spansPerBatch, completionPct, startTime)}
+	}
 	ctx := context.Background()
-	consume := func() {
+	next := 0
+	consume := func() int {
+		bt := pool[next%len(pool)]
+		next++
 		g.Refresh(bt, startTime)
 		require.NoError(tb, p.traces.ConsumeTraces(ctx, bt.Traces))
+		return completionTraces(bt.Traces)
 	}
-	for traces, comps := p.s.c.cache.sizes(); comps < want && traces < p.s.c.cfg.Cache.MaxTraces; traces, comps = p.s.c.cache.sizes() {
+	maxTraces := p.s.c.cfg.Cache.MaxTraces
+	for traces, comps := p.s.c.cache.sizes(); comps < want && traces < maxTraces; traces, comps = p.s.c.cache.sizes() {
 		consume()
 	}
 	if want != cacheFull {
 		return
 	}
-	for before := 0; ; {
-		_, comps := p.s.c.cache.sizes()
-		if comps < before+before/100 {
-			return
-		}
-		before = comps
-		for range 500 {
-			consume()
+	for n := 0; n < maxTraces; {
+		n += consume()
+	}
+}
+
+// completionTraces counts the traces of td that hold a completion: what a
+// batch adds to the cache.
+func completionTraces(td ptrace.Traces) int {
+	ids := map[pcommon.TraceID]bool{}
+	var comp genai.Completion
+	var memo genai.Memo
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				if genai.Read(span, rs.Resource(), &memo, &comp) {
+					ids[span.TraceID()] = true
+				}
+			}
 		}
 	}
+	return len(ids)
 }
 
 // benchBuildIndexes builds the cache's response id and conversation
@@ -199,17 +221,17 @@ func benchBuildIndexes(p *benchProc) {
 // completions: the non-completion path alone.
 func BenchmarkTracesPath(b *testing.B) {
 	g := benchdata.New(1)
-	p := newBenchProc(b, createDefaultConfig().(*Config))
-	benchFill(b, p, g, cacheFull)
-	indexed := newBenchProc(b, createDefaultConfig().(*Config))
-	benchBuildIndexes(indexed)
-	benchFill(b, indexed, g, cacheFull)
 	batches := make([]*benchdata.Batch, batchPool)
 	plain := make([]*benchdata.Batch, batchPool)
 	for i := range batches {
 		batches[i] = g.Spans(spansPerBatch, completionPct, startTime)
 		plain[i] = g.Spans(spansPerBatch, 0, startTime)
 	}
+	p := newBenchProc(b, createDefaultConfig().(*Config))
+	benchFill(b, p, g, cacheFull, batches...)
+	indexed := newBenchProc(b, createDefaultConfig().(*Config))
+	benchBuildIndexes(indexed)
+	benchFill(b, indexed, g, cacheFull, batches...)
 	ctx := context.Background()
 	run := func(b *testing.B, pool []*benchdata.Batch, f func(ptrace.Traces)) {
 		b.ReportAllocs()
@@ -248,8 +270,6 @@ func BenchmarkTracesPath(b *testing.B) {
 // cannot stop for one). floor gives new ids and reads every span's
 // attributes once; ours does that and calls ConsumeTraces.
 func BenchmarkTracesPathParallel(b *testing.B) {
-	p := newBenchProc(b, createDefaultConfig().(*Config))
-	benchFill(b, p, benchdata.New(1), cacheFull)
 	ctx := context.Background()
 	// RunParallel starts GOMAXPROCS goroutines; each takes its generator
 	// and batches, made before the timer starts.
@@ -258,12 +278,16 @@ func BenchmarkTracesPathParallel(b *testing.B) {
 		pool []*benchdata.Batch
 	}
 	owns := make([]own, runtime.GOMAXPROCS(0))
+	var all []*benchdata.Batch
 	for k := range owns {
 		owns[k].g = benchdata.New(uint64(100 + k))
 		for range batchPool {
 			owns[k].pool = append(owns[k].pool, owns[k].g.Spans(spansPerBatch, completionPct, startTime))
 		}
+		all = append(all, owns[k].pool...)
 	}
+	p := newBenchProc(b, createDefaultConfig().(*Config))
+	benchFill(b, p, benchdata.New(1), cacheFull, all...)
 	run := func(b *testing.B, consume bool) {
 		b.ReportAllocs()
 		var next atomic.Int32
@@ -304,8 +328,10 @@ func BenchmarkDecodeAndConsume(b *testing.B) {
 		traces [][]int // offsets of each trace's id in buf
 	}
 	pool := make([]wire, batchPool)
+	batches := make([]*benchdata.Batch, batchPool) // to fill the cache with
 	for i := range pool {
 		bt := g.Spans(spansPerBatch, completionPct, startTime)
+		batches[i] = bt
 		var m ptrace.ProtoMarshaler
 		buf, err := m.MarshalTraces(bt.Traces)
 		require.NoError(b, err)
@@ -352,7 +378,7 @@ func BenchmarkDecodeAndConsume(b *testing.B) {
 		runtime.GC()
 		b.Run("without", func(b *testing.B) { run(b, consumertest.NewNop()) })
 		p := newBenchProc(b, createDefaultConfig().(*Config))
-		benchFill(b, p, g, cacheFull)
+		benchFill(b, p, g, cacheFull, batches...)
 		b.Run("with", func(b *testing.B) { run(b, p.traces) })
 	}
 }
