@@ -16,19 +16,14 @@ import (
 const maxJoinKeys = 8
 
 // scratchPool recycles what one batch is read with: the slice its
-// completions are gathered in and the memo of interned strings. Off the
+// completions are gathered in and the memo of interned labels. Off the
 // stack, they do not make every receiver goroutine's stack grow (a memo is
-// over a kilobyte).
-var scratchPool = sync.Pool{New: func() any {
-	sc := new(scratch)
-	sc.memo.Labels = &sc.labels
-	return sc
-}}
+// over 20 kilobytes).
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 type scratch struct {
 	completions []found
-	memo        genai.Memo
-	labels      genai.LabelCache // kept from batch to batch: it holds no batch's data
+	memo        genai.Memo // kept from batch to batch: it holds nothing of any batch
 }
 
 // found is a completion read from a span, with what indexes it.
@@ -73,7 +68,6 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	// none of it alive.
 	clear(completions)
 	sc.completions = completions
-	sc.memo = genai.Memo{Labels: &sc.labels}
 	c.emitter.enqueue(ready)
 }
 

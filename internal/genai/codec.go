@@ -20,7 +20,7 @@ func (c *Completion) AppendBinary(b []byte) []byte {
 	b = append(b, c.flags)
 	for _, s := range []string{
 		c.Operation(), c.Provider(), c.RequestModel(), c.ResponseModel(), c.ServiceName(),
-		handleValue(c.label().finishReasons), c.ResponseID, c.ConversationID,
+		c.label().finishReasons, c.ResponseID, c.ConversationID,
 	} {
 		b = AppendString(b, s)
 	}
@@ -55,8 +55,7 @@ func DecodeCompletion(b []byte) (Completion, []byte, error) {
 		}
 	}
 	c.labels = internLabels(labels{
-		operation: intern(s[0]), provider: intern(s[1]), requestModel: intern(s[2]), responseModel: intern(s[3]),
-		serviceName: intern(s[4]), finishReasons: intern(s[5]),
+		operation: s[0], provider: s[1], requestModel: s[2], responseModel: s[3], serviceName: s[4], finishReasons: s[5],
 	})
 	c.ResponseID, c.ConversationID = s[6], s[7]
 	return c, b, nil

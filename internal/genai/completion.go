@@ -40,8 +40,10 @@ type Summary struct {
 // completions of a collector come in a few combinations of operation,
 // provider, models, service and finish reasons, so a cached completion
 // holds one handle (a pointer) to its combination rather than six.
+// unique.Make clones the strings of a struct it interns, so a combination
+// keeps nothing of the span it was read from.
 type labels struct {
-	operation, provider, requestModel, responseModel, serviceName, finishReasons unique.Handle[string]
+	operation, provider, requestModel, responseModel, serviceName, finishReasons string
 }
 
 func (s *Summary) label() labels {
@@ -65,38 +67,24 @@ const (
 	flagTruncated
 )
 
-func handleValue(h unique.Handle[string]) string {
-	if h == (unique.Handle[string]{}) {
-		return ""
-	}
-	return h.Value()
-}
-
-func intern(s string) unique.Handle[string] {
-	if s == "" {
-		return unique.Handle[string]{}
-	}
-	return unique.Make(s)
-}
-
 // Operation is gen_ai.operation.name, or the legacy request type mapped to it.
-func (c *Summary) Operation() string { return handleValue(c.label().operation) }
+func (c *Summary) Operation() string { return c.label().operation }
 
 // Provider is gen_ai.provider.name or its older equivalents.
-func (c *Summary) Provider() string { return handleValue(c.label().provider) }
+func (c *Summary) Provider() string { return c.label().provider }
 
 // RequestModel is the model the app asked for.
-func (c *Summary) RequestModel() string { return handleValue(c.label().requestModel) }
+func (c *Summary) RequestModel() string { return c.label().requestModel }
 
 // ResponseModel is the model that answered.
-func (c *Summary) ResponseModel() string { return handleValue(c.label().responseModel) }
+func (c *Summary) ResponseModel() string { return c.label().responseModel }
 
 // ServiceName is the service.name of the resource the span came from.
-func (c *Summary) ServiceName() string { return handleValue(c.label().serviceName) }
+func (c *Summary) ServiceName() string { return c.label().serviceName }
 
 // FinishReasons lists gen_ai.response.finish_reasons, nil when none were recorded.
 func (c *Summary) FinishReasons() []string {
-	s := handleValue(c.label().finishReasons)
+	s := c.label().finishReasons
 	if s == "" {
 		return nil
 	}
@@ -115,86 +103,52 @@ func (c *Summary) Input() (int64, bool) { return c.InputTokens, c.flags&flagInpu
 // Output returns the output (completion) token count and whether the span had one.
 func (c *Summary) Output() (int64, bool) { return c.OutputTokens, c.flags&flagOutputTokens != 0 }
 
-// Memo remembers the last few interned values of each low-cardinality
-// field. The spans of one batch share a handful of models, providers and
-// services, so comparing with a few strings replaces most of unique.Make's
-// hash-trie lookups. A Memo belongs to one call (it may point into that
-// call's pdata) and is not safe for concurrent use.
+// Memo remembers the combinations of labels it has interned, from one batch
+// to the next, so that a completion whose combination was seen before costs
+// a hash and a compare of its strings rather than unique.Make, a hash-trie
+// lookup through a weak pointer on memory the batch has pushed out of the
+// CPU caches (a profile of the traces path had interning at a third of
+// reading a completion). It is set-associative, memoWays combinations per
+// set, so that the hundred or so combinations of a busy collector seldom
+// push each other out; each slot keeps its combination's handle and the
+// handle's own strings, so a Memo holds nothing of any batch and may be
+// kept as long as its owner likes. Not safe for concurrent use; the zero
+// value is ready, and a nil *Memo interns every combination anew.
 type Memo struct {
-	last [numMemo][memoSize]struct {
-		s string
-		h unique.Handle[string]
+	seed maphash.Seed
+	sets [memoSets]struct {
+		ways [memoWays]memoSlot
+		next uint8 // the way the next combination new to the set replaces
 	}
-	next [numMemo]uint8
-	// Labels, when set, interns combinations of labels; it outlives the
-	// Memo (see LabelCache).
-	Labels *LabelCache
+}
+
+type memoSlot struct {
+	l labels
+	h unique.Handle[labels]
 }
 
 const (
-	mOperation = iota
-	mProvider
-	mRequestModel
-	mResponseModel
-	mServiceName
-	mFinishReasons
-	numMemo
-	memoSize = 8
+	memoSets = 64
+	memoWays = 4
 )
 
-func (m *Memo) intern(field int, s string) unique.Handle[string] {
-	if s == "" {
-		return unique.Handle[string]{}
-	}
-	slots := &m.last[field]
-	for i := range slots {
-		if len(slots[i].s) == len(s) && slots[i].s == s && slots[i].h != (unique.Handle[string]{}) {
-			return slots[i].h
-		}
-	}
-	h := unique.Make(s)
-	i := m.next[field] % memoSize
-	slots[i].s, slots[i].h = s, h
-	m.next[field]++
-	return h
-}
-
-// labels interns a combination of labels.
-func (m *Memo) labels(l labels) unique.Handle[labels] {
-	if m.Labels == nil || l == (labels{}) {
+// intern is internLabels, remembered.
+func (m *Memo) intern(l labels) unique.Handle[labels] {
+	if m == nil || l == (labels{}) {
 		return internLabels(l)
 	}
-	return m.Labels.intern(l)
-}
-
-// LabelCache remembers the interned combinations of labels it has seen, from
-// one batch to the next: a busy collector sees more combinations in a batch
-// than a Memo could compare one by one (models, providers, services and
-// finish reasons multiply), and unique.Make of a combination, a hash-trie
-// lookup through a weak pointer on memory the batch has pushed out of the
-// CPU caches, costs far more than a hash and a compare (a profile of the
-// load test had it at a third of reading the completions). Direct-mapped,
-// labelSlots entries; it holds handles only, nothing of any batch. Not safe
-// for concurrent use; the zero value is ready.
-type LabelCache struct {
-	seed  maphash.Seed
-	slots [labelSlots]struct {
-		l labels
-		h unique.Handle[labels]
+	if m.seed == (maphash.Seed{}) {
+		m.seed = maphash.MakeSeed()
 	}
-}
-
-const labelSlots = 256
-
-// intern is internLabels for l, which is not empty: an empty slot's zero
-// labels never match it.
-func (lc *LabelCache) intern(l labels) unique.Handle[labels] {
-	if lc.seed == (maphash.Seed{}) {
-		lc.seed = maphash.MakeSeed()
+	set := &m.sets[maphash.Comparable(m.seed, l)%memoSets]
+	for i := range set.ways {
+		if w := &set.ways[i]; w.h != (unique.Handle[labels]{}) && w.l == l {
+			return w.h
+		}
 	}
-	s := &lc.slots[maphash.Comparable(lc.seed, l)%labelSlots]
-	if s.l != l {
-		s.l, s.h = l, unique.Make(l)
-	}
-	return s.h
+	w := &set.ways[set.next%memoWays]
+	set.next++
+	w.h = unique.Make(l)
+	w.l = w.h.Value() // the handle's copies, not l's: they may be the span's
+	return w.h
 }

@@ -191,8 +191,8 @@ func IsCompletion(span ptrace.Span) bool {
 
 // FromSpan returns the completion summary of span, or false when the span is
 // not an LLM completion. res is the span's resource, read for service.name.
-// memo, which may be nil, remembers interned strings across the spans of one
-// batch.
+// memo, which may be nil, remembers interned labels from span to span and
+// batch to batch.
 func FromSpan(span ptrace.Span, res pcommon.Resource, memo *Memo) (Completion, bool) {
 	var c Completion
 	ok := Read(span, res, memo, &c)
@@ -232,9 +232,6 @@ func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) b
 func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map, op string) Completion {
 	var s scan
 	attrs.Range(s.visit)
-	if memo == nil {
-		memo = &Memo{}
-	}
 	var c Completion
 	c.SpanID = span.SpanID()
 	start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
@@ -252,16 +249,16 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 		return v
 	}
 	l := labels{
-		operation:     memo.intern(mOperation, clampedOrEmpty(op, &cut)),
-		provider:      memo.intern(mProvider, str(fProvider)),
-		requestModel:  memo.intern(mRequestModel, str(fRequestModel)),
-		responseModel: memo.intern(mResponseModel, str(fResponseModel)),
-		finishReasons: memo.intern(mFinishReasons, finishReasons(s[fFinish], &cut)),
+		operation:     clampedOrEmpty(op, &cut),
+		provider:      str(fProvider),
+		requestModel:  str(fRequestModel),
+		responseModel: str(fResponseModel),
+		finishReasons: finishReasons(s[fFinish], &cut),
 	}
 	if v, ok := res.Attributes().Get("service.name"); ok {
-		l.serviceName = memo.intern(mServiceName, clampedOrEmpty(v.AsString(), &cut))
+		l.serviceName = clampedOrEmpty(v.AsString(), &cut)
 	}
-	c.labels = memo.labels(l)
+	c.labels = memo.intern(l)
 	c.ResponseID = str(fResponseID)
 	c.ConversationID = str(fConversation)
 	if n, ok := s.count(fInput); ok {

@@ -730,12 +730,12 @@ func TestFromSpan(t *testing.T) {
 	}
 }
 
-// TestOneMemoForManySpans reads every case through one Memo and one
-// LabelCache, as a collector's batches are, twice over: each completion must
-// read as it does alone, whatever the cache held before.
+// TestOneMemoForManySpans reads every case through one Memo, as a
+// collector's batches are, twice over: each completion must read as it does
+// alone, whatever the memo held before.
 func TestOneMemoForManySpans(t *testing.T) {
 	cases := detectCases()
-	memo := Memo{Labels: new(LabelCache)}
+	var memo Memo
 	for round := range 2 {
 		for _, tc := range cases {
 			span, res := tc.span.build(t, round == 1)
@@ -748,6 +748,40 @@ func TestOneMemoForManySpans(t *testing.T) {
 			require.Equal(t, alone.labels, got.labels, "%s: one interned combination per set of labels", tc.name)
 		}
 	}
+}
+
+// TestMemoKeepsNothingOfTheSpan: a Memo outlives the batches it reads, so
+// the strings it compares with must be its handles' copies, not the span's.
+func TestMemoKeepsNothingOfTheSpan(t *testing.T) {
+	span, res := spanSpec{service: "svc", attrs: []kv{
+		{"gen_ai.operation.name", "chat"},
+		{"gen_ai.provider.name", "openai"},
+		{"gen_ai.request.model", "gpt-4o"},
+		{"gen_ai.response.model", "gpt-4o-2024-08-06"},
+		{"gen_ai.response.finish_reasons", "stop"},
+	}}.build(t, false)
+	var memo Memo
+	var c Completion
+	require.True(t, Read(span, res, &memo, &c))
+	spans := map[*byte]bool{}
+	span.Attributes().Range(func(_ string, v pcommon.Value) bool {
+		spans[unsafe.StringData(v.Str())] = true
+		return true
+	})
+	sv, _ := res.Attributes().Get("service.name")
+	spans[unsafe.StringData(sv.Str())] = true
+	kept := 0
+	for _, set := range memo.sets {
+		for _, slot := range set.ways {
+			for _, str := range []string{slot.l.operation, slot.l.provider, slot.l.requestModel, slot.l.responseModel, slot.l.serviceName, slot.l.finishReasons} {
+				if str != "" {
+					kept++
+					require.False(t, spans[unsafe.StringData(str)], "the memo keeps %q of the span", str)
+				}
+			}
+		}
+	}
+	require.Equal(t, 6, kept, "the memo holds the combination it interned")
 }
 
 // TestFromSpanCopiesOut checks the completion keeps nothing of the span: the
