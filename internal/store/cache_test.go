@@ -74,6 +74,10 @@ func checkCache(t *testing.T, c *Cache) {
 	require.LessOrEqual(t, c.Len(), c.maxTraces)
 	require.Equal(t, len(c.entries), traces+len(c.freeEntries), "entries leaked")
 	require.Equal(t, len(c.comps), completions+len(c.freeComps), "completions leaked")
+	for _, i := range c.freeComps {
+		require.Equal(t, stored{}, c.comps[i], "a free completion keeps what it held")
+		require.NotContains(t, c.long, i, "a free completion keeps its long ids")
+	}
 }
 
 // checkChain verifies comps[i]'s links in its conversation's chain: both
