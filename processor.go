@@ -116,11 +116,8 @@ func (p *logsProcessor) hasFeedback(ld plog.Logs) bool {
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if m.Is(lrs.At(k)) {
-					return true
-				}
+			if m.AnyIn(sls.At(j).LogRecords()) {
+				return true
 			}
 		}
 	}

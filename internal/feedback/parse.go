@@ -66,22 +66,52 @@ func (m *Matcher) has(s string) bool {
 // (An SDK may set a generic EventName and keep the feedback's type in an
 // attribute, as New Relic's newrelic.event.type does.)
 func (m *Matcher) Is(lr plog.LogRecord) bool {
-	if m.has(lr.EventName()) {
-		return true
-	}
-	found := false
-	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
-		// The length first: it rules out almost every key without reading it.
-		switch len(k) {
-		case len("event.name"), len("otel.event.name"), len("newrelic.event.type"):
-			if (k == "event.name" || k == "otel.event.name" || k == "newrelic.event.type") && v.Type() == pcommon.ValueTypeStr && m.has(v.Str()) {
-				found = true
-				return false
+	return m.has(lr.EventName()) || m.namedIn(lr.Attributes())
+}
+
+// AnyIn reports whether any record of lrs is feedback, as Is would. It is
+// on the path of every log batch, so the check is written out in its loop:
+// calling Is for each record took a quarter longer than the whole loop
+// (BenchmarkMatcher).
+func (m *Matcher) AnyIn(lrs plog.LogRecordSlice) bool {
+	for i := 0; i < lrs.Len(); i++ {
+		lr := lrs.At(i)
+		if m.has(lr.EventName()) {
+			return true
+		}
+		for k, v := range lr.Attributes().All() {
+			if m.mayName(k, v) {
+				return true
 			}
 		}
-		return true
-	})
-	return found
+	}
+	return false
+}
+
+// namedIn reports whether attrs name a configured event.
+func (m *Matcher) namedIn(attrs pcommon.Map) bool {
+	for k, v := range attrs.All() {
+		if m.mayName(k, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayName rules out almost every attribute by its key's length alone,
+// without reading the key; it is small enough to be inlined into the loops.
+func (m *Matcher) mayName(k string, v pcommon.Value) bool {
+	switch len(k) {
+	case len("event.name"), len("otel.event.name"), len("newrelic.event.type"):
+		return m.namesEvent(k, v)
+	}
+	return false
+}
+
+// namesEvent reports whether the attribute k names a configured event.
+func (m *Matcher) namesEvent(k string, v pcommon.Value) bool {
+	return (k == "event.name" || k == "otel.event.name" || k == "newrelic.event.type") &&
+		v.Type() == pcommon.ValueTypeStr && m.has(v.Str())
 }
 
 // Feedback is what the join needs from a feedback record. Problem is empty

@@ -339,6 +339,20 @@ func TestMatcher(t *testing.T) {
 			}
 			m := NewMatcher(tc.names)
 			require.Equal(t, tc.want, m.Is(lr))
+			// AnyIn must agree, wherever the record is among others that
+			// are not feedback.
+			for at := range 3 {
+				lrs := plog.NewLogRecordSlice()
+				for i := range 3 {
+					other := lrs.AppendEmpty()
+					other.Attributes().PutStr("http.route", "/api")
+					other.Attributes().PutStr("event.name", "user.click")
+					if i == at {
+						lr.CopyTo(other)
+					}
+				}
+				require.Equal(t, tc.want, m.AnyIn(lrs), "AnyIn with the record at %d of 3", at)
+			}
 		})
 	}
 }
