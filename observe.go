@@ -47,7 +47,7 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
+			for k := genai.NextMarked(spans, 0); k < spans.Len(); k = genai.NextMarked(spans, k+1) {
 				span := spans.At(k)
 				if !genai.Read(span, rs.Resource(), &sc.memo, &comp) {
 					continue

@@ -719,6 +719,7 @@ func TestFromSpan(t *testing.T) {
 				c, ok := FromSpan(span, res, nil)
 				require.Equal(t, tc.ok, ok, "FromSpan ok (reversed=%v)", reverse)
 				require.Equal(t, tc.ok, IsCompletion(span), "IsCompletion must agree with FromSpan (reversed=%v)", reverse)
+				requireNextMarkedFinds(t, span, tc.ok)
 				if !ok {
 					require.Equal(t, Completion{}, c)
 					continue
@@ -727,6 +728,35 @@ func TestFromSpan(t *testing.T) {
 				require.Equal(t, tc.want, summarize(c), "reversed=%v", reverse)
 			}
 		})
+	}
+}
+
+// requireNextMarkedFinds checks NextMarked, among spans without markers
+// (one with a key of a marker's length), stops at span when it is a
+// completion, and never stops at a span with no marker.
+func requireNextMarkedFinds(t *testing.T, span ptrace.Span, completion bool) {
+	t.Helper()
+	var m markers
+	span.Attributes().Range(m.visit)
+	for at := range 3 {
+		spans := ptrace.NewSpanSlice()
+		for i := range 3 {
+			s := spans.AppendEmpty()
+			s.Attributes().PutStr("db.query.text", "SELECT 1") // as long as gen_ai.system
+			if i == at {
+				span.CopyTo(s)
+			}
+		}
+		got := NextMarked(spans, 0)
+		switch {
+		case completion:
+			require.Equal(t, at, got, "NextMarked must stop at a completion")
+		case m.has == 0:
+			require.Equal(t, spans.Len(), got, "NextMarked stopped at a span with no marker")
+		}
+		if got < spans.Len() {
+			require.Equal(t, spans.Len(), NextMarked(spans, got+1), "NextMarked stopped at a span with no marker")
+		}
 	}
 }
 
