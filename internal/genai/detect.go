@@ -12,11 +12,7 @@ import (
 // "first present wins" in the order of the reference table, whatever the order
 // of the attributes on the span.
 const (
-	fOperation   = iota // gen_ai.operation.name
-	fSystem             // gen_ai.system (older semconv marker)
-	fRequestType        // llm.request.type (OpenLLMetry)
-	fSpanKind           // openinference.span.kind
-	fProvider
+	fProvider = iota
 	fRequestModel
 	fResponseModel
 	fResponseID
@@ -34,13 +30,16 @@ type slot struct {
 	set  bool
 }
 
-// scan holds the best candidate per field while one pass reads the attributes.
-// It lives on the stack: the non-completion path allocates nothing.
-type scan [numFields]slot
+// scan holds the markers and the best candidate per field while one pass
+// reads the attributes. It lives on the stack: reading allocates nothing.
+type scan struct {
+	f [numFields]slot
+	m markers
+}
 
 func (s *scan) offer(f int, rank uint8, v pcommon.Value) {
-	if !s[f].set || rank < s[f].rank {
-		s[f] = slot{v: v, rank: rank, set: true}
+	if !s.f[f].set || rank < s.f[f].rank {
+		s.f[f] = slot{v: v, rank: rank, set: true}
 	}
 }
 
@@ -48,8 +47,15 @@ func (s *scan) offer(f int, rank uint8, v pcommon.Value) {
 // length-then-compare search, so each attribute costs a few comparisons.
 func (s *scan) visit(k string, v pcommon.Value) bool {
 	switch k {
+	case "gen_ai.operation.name":
+		s.m.op, s.m.has = v, s.m.has|hasOp
 	case "gen_ai.system":
+		s.m.system, s.m.has = v, s.m.has|hasSystem
 		s.offer(fProvider, 1, v)
+	case "llm.request.type":
+		s.m.reqType, s.m.has = v, s.m.has|hasReqType
+	case "openinference.span.kind":
+		s.m.spanKind, s.m.has = v, s.m.has|hasSpanKind
 	case "gen_ai.provider.name":
 		s.offer(fProvider, 0, v)
 	case "llm.vendor":
@@ -232,37 +238,28 @@ func FromSpan(span ptrace.Span, res pcommon.Resource, memo *Memo) (Completion, b
 }
 
 // Read is FromSpan without the copies: it fills *out only when span is a
-// completion, so the ordinary span costs one pass over its attributes and
-// nothing else, and out's ResponseID and ConversationID are the span's own
+// completion, and out's ResponseID and ConversationID are the span's own
 // strings, valid only as long as the span is (the cache copies them into
 // its own arrays; copying them here too would be two allocations per
-// completion).
+// completion). It reads every attribute the completion may need in the
+// same pass as the markers: the traces path calls it only for spans
+// NextMarked stopped at, which are nearly all LLM calls.
 func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) bool {
-	var m markers
-	attrs := span.Attributes()
-	// A literal, not the method value m.visit: the compiler inlines it into
-	// Range's loop, which makes the pass nearly as cheap as a bare read.
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		switch len(k) {
-		case len("gen_ai.operation.name"), len("gen_ai.system"), len("llm.request.type"), len("openinference.span.kind"):
-			m.visit(k, v)
-		}
-		return true
-	})
-	if m.has == 0 { // the ordinary span: no call to kind
+	var s scan
+	span.Attributes().Range(s.visit)
+	if s.m.has == 0 {
 		return false
 	}
-	op, ok := m.kind()
+	op, ok := s.m.kind()
 	if !ok {
 		return false
 	}
-	*out = read(span, res, memo, attrs, op)
+	*out = s.completion(span, res, memo, op)
 	return true
 }
 
-func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map, op string) Completion {
-	var s scan
-	attrs.Range(s.visit)
+// completion builds the completion the scan found on span.
+func (s *scan) completion(span ptrace.Span, res pcommon.Resource, memo *Memo, op string) Completion {
 	var c Completion
 	c.SpanID = span.SpanID()
 	start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
@@ -272,10 +269,10 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 	}
 	var cut bool
 	str := func(f int) string {
-		if !s[f].set {
+		if !s.f[f].set {
 			return ""
 		}
-		v, t := clamp(s[f].v.AsString())
+		v, t := clamp(s.f[f].v.AsString())
 		cut = cut || t
 		return v
 	}
@@ -284,7 +281,7 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 		provider:      str(fProvider),
 		requestModel:  str(fRequestModel),
 		responseModel: str(fResponseModel),
-		finishReasons: finishReasons(s[fFinish], &cut),
+		finishReasons: finishReasons(s.f[fFinish], &cut),
 	}
 	if v, ok := res.Attributes().Get("service.name"); ok {
 		l.serviceName = clampedOrEmpty(v.AsString(), &cut)
@@ -298,7 +295,7 @@ func read(span ptrace.Span, res pcommon.Resource, memo *Memo, attrs pcommon.Map,
 	if n, ok := s.count(fOutput); ok {
 		c.OutputTokens, c.flags = n, c.flags|flagOutputTokens
 	}
-	if span.Status().Code() == ptrace.StatusCodeError || s[fErrorType].set {
+	if span.Status().Code() == ptrace.StatusCodeError || s.f[fErrorType].set {
 		c.flags |= flagError
 	}
 	if cut {
@@ -331,10 +328,10 @@ func Cut(s string, limit int) (string, bool) {
 
 // count reads a token count written as int, double or decimal string.
 func (s *scan) count(f int) (int64, bool) {
-	if !s[f].set {
+	if !s.f[f].set {
 		return 0, false
 	}
-	v := s[f].v
+	v := s.f[f].v
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
 		return v.Int(), true
