@@ -1,7 +1,7 @@
 package llmfeedbackprocessor
 
 import (
-	"math/bits"
+	"slices"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -23,6 +23,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 type scratch struct {
 	completions []found
+	byPart      []int32    // completions' indexes, ordered by cache part
 	memo        genai.Memo // kept from batch to batch: it holds nothing of any batch
 }
 
@@ -60,7 +61,8 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	if len(completions) == 0 {
 		return
 	}
-	ready, truncated, evicted := c.cacheBatch(completions)
+	sc.byPart = slices.Grow(sc.byPart[:0], len(completions))[:len(completions)]
+	ready, truncated, evicted := c.cacheBatch(completions, sc.byPart)
 	c.recordEvictions(evicted)
 	c.tel.completionsSeen(int64(len(completions)))
 	c.tel.truncated(int64(truncated), truncatedCompletionField)
@@ -90,30 +92,42 @@ func (c *correlator) readAppKeys(f *found, span ptrace.Span, res pcommon.Resourc
 
 // cacheBatch caches a batch's completions, taking the lock of each cache
 // part the batch touches once, and then takes out the held feedback they
-// complete.
-func (c *correlator) cacheBatch(completions []found) (ready []readyRecord, truncated int, evicted evictions) {
+// complete. byPart, as long as completions, is scratch space.
+func (c *correlator) cacheBatch(completions []found, byPart []int32) (ready []readyRecord, truncated int, evicted evictions) {
 	nKeys := len(c.cfg.Join.Keys)
 	now := c.now().UnixNano()
 	c.version.Add(1)
-	var touched uint64 // a bit per part; there are at most 64
+	// Order the completions by part (a counting sort, stable), so that
+	// under each part's lock only that part's completions are visited.
+	var start [maxCacheParts + 1]int32
 	for i := range completions {
 		f := &completions[i]
 		if f.comp.Truncated() {
 			truncated++
 		}
 		f.part = c.cache.partOf(f.trace)
-		touched |= 1 << f.part
+		start[f.part+1]++
 	}
-	for touched != 0 {
-		at := bits.TrailingZeros64(touched)
-		touched &^= 1 << at
+	for p := 1; p < len(start); p++ {
+		start[p] += start[p-1]
+	}
+	next := start
+	for i := range completions {
+		p := completions[i].part
+		byPart[next[p]] = int32(i)
+		next[p]++
+	}
+	for at := range c.cache.parts {
+		mine := byPart[start[at]:start[at+1]]
+		if len(mine) == 0 {
+			continue
+		}
 		p := &c.cache.parts[at]
 		p.mu.Lock()
 		hold := startHold()
-		for i := range completions {
-			if f := &completions[i]; f.part == at {
-				p.cache.Add(f.trace, f.comp, f.appKeys[:nKeys], now)
-			}
+		for _, i := range mine {
+			f := &completions[i]
+			p.cache.Add(f.trace, f.comp, f.appKeys[:nKeys], now)
 		}
 		e := p.takeEvictions()
 		hold.part()
