@@ -142,7 +142,7 @@ func (m *Memo) intern(l labels) unique.Handle[labels] {
 	}
 	set := &m.sets[maphash.Comparable(m.seed, l)%memoSets]
 	for i := range set.ways {
-		if w := &set.ways[i]; w.h != (unique.Handle[labels]{}) && w.l == l {
+		if w := &set.ways[i]; w.l == l { // an empty way's zero labels are not l
 			return w.h
 		}
 	}

@@ -48,14 +48,15 @@ func (s *scan) offer(f int, rank uint8, v pcommon.Value) {
 func (s *scan) visit(k string, v pcommon.Value) bool {
 	switch k {
 	case "gen_ai.operation.name":
-		s.m.op, s.m.has = v, s.m.has|hasOp
+		s.m.visit(k, v)
+		// The operation decides before any other marker: one that is not a
+		// completion (a tool call, an agent, embeddings) ends the pass.
+		return s.m.kindOfOp()
 	case "gen_ai.system":
-		s.m.system, s.m.has = v, s.m.has|hasSystem
+		s.m.visit(k, v)
 		s.offer(fProvider, 1, v)
-	case "llm.request.type":
-		s.m.reqType, s.m.has = v, s.m.has|hasReqType
-	case "openinference.span.kind":
-		s.m.spanKind, s.m.has = v, s.m.has|hasSpanKind
+	case "llm.request.type", "openinference.span.kind":
+		s.m.visit(k, v)
 	case "gen_ai.provider.name":
 		s.offer(fProvider, 0, v)
 	case "llm.vendor":
@@ -123,10 +124,8 @@ func isCompletionOp(op string) bool {
 	return false
 }
 
-// markers are the four attributes that say whether a span is an LLM call.
-// They are read first, in a pass that compares little more than key
-// lengths, so the ordinary span (no marker) costs about a plain read of its
-// attributes; only a completion is read again for its fields.
+// markers are the four attributes that say whether a span is an LLM call
+// (isMarker lists their keys), each the first of its key on the span.
 type markers struct {
 	op, system, reqType, spanKind pcommon.Value
 	has                           uint8
@@ -140,25 +139,31 @@ const (
 )
 
 func (m *markers) visit(k string, v pcommon.Value) bool {
-	switch len(k) {
-	case len("gen_ai.operation.name"):
-		if k == "gen_ai.operation.name" {
-			m.op, m.has = v, m.has|hasOp
-		}
-	case len("gen_ai.system"):
-		if k == "gen_ai.system" {
-			m.system, m.has = v, m.has|hasSystem
-		}
-	case len("llm.request.type"):
-		if k == "llm.request.type" {
-			m.reqType, m.has = v, m.has|hasReqType
-		}
-	case len("openinference.span.kind"):
-		if k == "openinference.span.kind" {
-			m.spanKind, m.has = v, m.has|hasSpanKind
-		}
+	var bit uint8
+	var dst *pcommon.Value
+	switch k {
+	case "gen_ai.operation.name":
+		bit, dst = hasOp, &m.op
+	case "gen_ai.system":
+		bit, dst = hasSystem, &m.system
+	case "llm.request.type":
+		bit, dst = hasReqType, &m.reqType
+	case "openinference.span.kind":
+		bit, dst = hasSpanKind, &m.spanKind
+	default:
+		return true
+	}
+	if m.has&bit == 0 {
+		*dst, m.has = v, m.has|bit
 	}
 	return true
+}
+
+// kindOfOp reports whether the operation marker, once seen, leaves the span
+// a completion.
+func (m *markers) kindOfOp() bool {
+	_, ok := m.kind()
+	return ok
 }
 
 // kind decides whether the span is a completion, by the first marker present:
@@ -190,8 +195,8 @@ func (m *markers) kind() (op string, ok bool) {
 // that carries one of the markers, or spans.Len() when none does: only
 // those can be completions (Read tells). It is on the path of every span,
 // so the pass over each span's attributes is written out in its loop, as
-// plain as reading them: a call of Read for every span took about a sixth
-// longer (BenchmarkMarkerPass).
+// plain as reading them, rather than called for each span
+// (BenchmarkMarkerPass).
 func NextMarked(spans ptrace.SpanSlice, from int) int {
 	for k := from; k < spans.Len(); k++ {
 		for key := range spans.At(k).Attributes().All() {
@@ -213,6 +218,8 @@ func mayMark(k string) bool {
 	return false
 }
 
+// isMarker reports whether k is one of the markers' keys (markers.visit
+// takes the same four; TestMarkerKeys checks they agree).
 func isMarker(k string) bool {
 	return k == "gen_ai.operation.name" || k == "gen_ai.system" || k == "llm.request.type" || k == "openinference.span.kind"
 }
@@ -242,8 +249,10 @@ func FromSpan(span ptrace.Span, res pcommon.Resource, memo *Memo) (Completion, b
 // strings, valid only as long as the span is (the cache copies them into
 // its own arrays; copying them here too would be two allocations per
 // completion). It reads every attribute the completion may need in the
-// same pass as the markers: the traces path calls it only for spans
-// NextMarked stopped at, which are nearly all LLM calls.
+// same pass as the markers, and stops at an operation that is not a
+// completion: the traces path calls it only for spans NextMarked stopped
+// at, LLM calls, tool calls and agents, which instrumentations mark with the
+// operation first.
 func Read(span ptrace.Span, res pcommon.Resource, memo *Memo, out *Completion) bool {
 	var s scan
 	span.Attributes().Range(s.visit)

@@ -749,15 +749,63 @@ func requireNextMarkedFinds(t *testing.T, span ptrace.Span, completion bool) {
 		}
 		got := NextMarked(spans, 0)
 		switch {
-		case completion:
-			require.Equal(t, at, got, "NextMarked must stop at a completion")
-		case m.has == 0:
+		case m.has != 0:
+			require.Equal(t, at, got, "NextMarked must stop at a span with a marker")
+		default:
+			require.False(t, completion, "a completion without a marker")
 			require.Equal(t, spans.Len(), got, "NextMarked stopped at a span with no marker")
 		}
 		if got < spans.Len() {
 			require.Equal(t, spans.Len(), NextMarked(spans, got+1), "NextMarked stopped at a span with no marker")
 		}
 	}
+}
+
+// TestMarkerKeys: NextMarked (isMarker), markers.visit and scan.visit must
+// take the same four keys, and no other key of the scan.
+func TestMarkerKeys(t *testing.T) {
+	v := pcommon.NewValueStr("chat")
+	for _, k := range []string{"gen_ai.operation.name", "gen_ai.system", "llm.request.type", "openinference.span.kind"} {
+		require.True(t, mayMark(k), k)
+		var m markers
+		m.visit(k, v)
+		require.NotZero(t, m.has, "markers.visit ignores %s", k)
+		var s scan
+		s.visit(k, v)
+		require.Equal(t, m, s.m, "scan.visit and markers.visit disagree on %s", k)
+	}
+	for _, k := range []string{
+		"gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model", "gen_ai.response.id",
+		"gen_ai.usage.input_tokens", "gen_ai.conversation.id", "llm.vendor", "session.id", "error.type", "db.query.text",
+	} {
+		require.False(t, mayMark(k), k)
+		var m markers
+		m.visit(k, v)
+		require.Zero(t, m.has, k)
+	}
+}
+
+// TestReadStopsAtAnOperationNotACompletion: the operation decides before any
+// other marker, so a tool call is not read past it.
+func TestReadStopsAtAnOperationNotACompletion(t *testing.T) {
+	span := ptrace.NewSpan()
+	span.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+	visited := 0
+	span.Attributes().PutStr("gen_ai.system", "openai") // a marker that alone would make it a completion
+	var s scan
+	span.Attributes().Range(func(k string, v pcommon.Value) bool {
+		visited++
+		return s.visit(k, v)
+	})
+	require.Equal(t, 1, visited, "the pass went on past a tool call's operation")
+	var c Completion
+	require.False(t, Read(span, pcommon.NewResource(), nil, &c))
+	// The other order: gen_ai.system first, then the operation still decides.
+	span = ptrace.NewSpan()
+	span.Attributes().PutStr("gen_ai.system", "openai")
+	span.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+	require.False(t, Read(span, pcommon.NewResource(), nil, &c))
+	require.False(t, IsCompletion(span))
 }
 
 // TestOneMemoForManySpans reads every case through one Memo, as a
