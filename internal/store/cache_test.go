@@ -74,9 +74,30 @@ func checkCache(t *testing.T, c *Cache) {
 	require.LessOrEqual(t, c.Len(), c.maxTraces)
 	require.Equal(t, len(c.entries), traces+len(c.freeEntries), "entries leaked")
 	require.Equal(t, len(c.comps), completions+len(c.freeComps), "completions leaked")
+	free := map[int32]bool{}
 	for _, i := range c.freeComps {
+		free[i] = true
 		require.Equal(t, stored{}, c.comps[i], "a free completion keeps what it held")
 		require.NotContains(t, c.long, i, "a free completion keeps its long ids")
+		for k, h := range c.idx.appKeysOf(i) {
+			require.Zero(t, h, "a free completion keeps app key %d", k)
+		}
+	}
+	long := 0
+	for i := range c.comps {
+		if s := &c.comps[i]; !free[int32(i)] && (s.resp.n == spilled || s.conv.n == spilled) {
+			long++
+		}
+	}
+	require.Len(t, c.long, long, "long ids of completions no longer cached")
+	for k := range c.idx.appKey {
+		for _, slot := range c.idx.appKey[k].slots {
+			if slot != 0 {
+				i := slotVal(slot)
+				require.False(t, free[i], "app key %d's index points to a free completion", k)
+				require.NotZero(t, c.idx.appKeysOf(i)[k], "app key %d's index points to a completion without it", k)
+			}
+		}
 	}
 }
 
@@ -497,51 +518,72 @@ func TestCacheRestore(t *testing.T) {
 // TestCacheConsistency runs a long random mix of operations and checks the
 // invariants, and the counts against a simple model, after every one.
 func TestCacheConsistency(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 0))
-			const ttl = 50
-			c := NewCache(ttl, 8, 3, IndexOptions{})
-			evicted := 0
-			c.OnEvict = func(reason string, n int) {
-				require.Contains(t, []string{ReasonExpired, ReasonMaxTraces, ReasonMaxPerTrace}, reason)
-				require.Positive(t, n)
-				evicted += n
-			}
-			now := int64(0)
-			added := map[pcommon.TraceID]map[pcommon.SpanID]bool{}
-			for i := 0; i < 3_000; i++ {
-				now += int64(r.IntN(5))
-				switch op := r.IntN(10); {
-				case op < 7:
-					id := tid(byte(r.IntN(16)))
-					cp := comp(byte(r.IntN(6)), int64(r.IntN(100)), "")
-					c.Add(id, cp, nil, now)
-					if added[id] == nil {
-						added[id] = map[pcommon.SpanID]bool{}
-					}
-					added[id][cp.SpanID] = true
-				case op < 9:
-					n := c.Expire(now)
-					require.GreaterOrEqual(t, n, 0)
-				default:
-					_, _ = c.Lookup(tid(byte(r.IntN(16))), Selector{SpanID: sid(byte(r.IntN(6)))})
-				}
-				checkCache(t, c)
-				for ei := c.head; ei != none; ei = c.entries[ei].next {
-					e := &c.entries[ei]
-					for j := e.first; j != none; j = c.comps[j].next {
-						require.True(t, added[e.id][c.comps[j].sum.SpanID])
-					}
-				}
-			}
-			c.Expire(now + ttl)
-			checkCache(t, c)
-			require.Zero(t, c.Len())
-			require.Zero(t, c.Completions())
-			require.Positive(t, evicted)
-		})
+	// Each kind of cache: one that keeps nothing outside its arrays (whose
+	// evictions free a lone completion without reading it), one with an app
+	// key indexed, one with ids too long to be inline.
+	variants := []struct {
+		name    string
+		appKeys int
+		respLen int
+	}{{"plain", 0, 0}, {"app_key", 1, 0}, {"long_ids", 0, maxInlineID + 1}}
+	for _, v := range variants {
+		for seed := uint64(1); seed <= 5; seed++ {
+			t.Run(fmt.Sprint(v.name, "/", seed), func(t *testing.T) {
+				testCacheConsistency(t, seed, v.appKeys, v.respLen)
+			})
+		}
 	}
+}
+
+func testCacheConsistency(t *testing.T, seed uint64, appKeys, respLen int) {
+	r := rand.New(rand.NewPCG(seed, 0))
+	const ttl = 50
+	c := NewCache(ttl, 8, 3, IndexOptions{AppKeys: appKeys})
+	evicted := 0
+	c.OnEvict = func(reason string, n int) {
+		require.Contains(t, []string{ReasonExpired, ReasonMaxTraces, ReasonMaxPerTrace}, reason)
+		require.Positive(t, n)
+		evicted += n
+	}
+	now := int64(0)
+	added := map[pcommon.TraceID]map[pcommon.SpanID]bool{}
+	for i := 0; i < 3_000; i++ {
+		now += int64(r.IntN(5))
+		switch op := r.IntN(10); {
+		case op < 7:
+			id := tid(byte(r.IntN(16)))
+			cp := comp(byte(r.IntN(6)), int64(r.IntN(100)), "")
+			if respLen > 0 && r.IntN(2) == 0 {
+				cp.ResponseID = strings.Repeat(string(rune('a'+r.IntN(4))), respLen)
+			}
+			var keys []uint64
+			for range appKeys {
+				keys = append(keys, uint64(r.IntN(3))) // 0: none
+			}
+			c.Add(id, cp, keys, now)
+			if added[id] == nil {
+				added[id] = map[pcommon.SpanID]bool{}
+			}
+			added[id][cp.SpanID] = true
+		case op < 9:
+			n := c.Expire(now)
+			require.GreaterOrEqual(t, n, 0)
+		default:
+			_, _ = c.Lookup(tid(byte(r.IntN(16))), Selector{SpanID: sid(byte(r.IntN(6)))})
+		}
+		checkCache(t, c)
+		for ei := c.head; ei != none; ei = c.entries[ei].next {
+			e := &c.entries[ei]
+			for j := e.first; j != none; j = c.comps[j].next {
+				require.True(t, added[e.id][c.comps[j].sum.SpanID])
+			}
+		}
+	}
+	c.Expire(now + ttl)
+	checkCache(t, c)
+	require.Zero(t, c.Len())
+	require.Zero(t, c.Completions())
+	require.Positive(t, evicted)
 }
 
 // TestIndexBuiltOnFirstLookup: a cache whose response id and conversation
