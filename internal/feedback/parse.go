@@ -88,7 +88,8 @@ func (m *Matcher) AnyIn(lrs plog.LogRecordSlice) bool {
 	return false
 }
 
-// namedIn reports whether attrs name a configured event.
+// namedIn reports whether attrs name a configured event. AnyIn writes the
+// same loop out in its own.
 func (m *Matcher) namedIn(attrs pcommon.Map) bool {
 	for k, v := range attrs.All() {
 		if m.mayName(k, v) {
