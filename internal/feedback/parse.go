@@ -74,29 +74,31 @@ func (m *Matcher) Is(lr plog.LogRecord) bool {
 // calling Is for each record took a quarter longer than the whole loop
 // (BenchmarkMatcher).
 func (m *Matcher) AnyIn(lrs plog.LogRecordSlice) bool {
-	for i := 0; i < lrs.Len(); i++ {
+	found := false
+	for i := 0; i < lrs.Len() && !found; i++ {
 		lr := lrs.At(i)
 		if m.has(lr.EventName()) {
 			return true
 		}
-		for k, v := range lr.Attributes().All() {
-			if m.mayName(k, v) {
-				return true
-			}
-		}
+		// Range with a literal rather than range over All: its early return
+		// costs a check on every attribute.
+		lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+			found = m.mayName(k, v)
+			return !found
+		})
 	}
-	return false
+	return found
 }
 
 // namedIn reports whether attrs name a configured event. AnyIn writes the
 // same loop out in its own.
 func (m *Matcher) namedIn(attrs pcommon.Map) bool {
-	for k, v := range attrs.All() {
-		if m.mayName(k, v) {
-			return true
-		}
-	}
-	return false
+	found := false
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		found = m.mayName(k, v)
+		return !found
+	})
+	return found
 }
 
 // mayName rules out almost every attribute by its key's length alone,

@@ -199,10 +199,15 @@ func (m *markers) kind() (op string, ok bool) {
 // (BenchmarkMarkerPass).
 func NextMarked(spans ptrace.SpanSlice, from int) int {
 	for k := from; k < spans.Len(); k++ {
-		for key := range spans.At(k).Attributes().All() {
-			if mayMark(key) {
-				return k
-			}
+		marked := false
+		// Range with a literal rather than range over All: its early return
+		// costs a check on every attribute.
+		spans.At(k).Attributes().Range(func(key string, _ pcommon.Value) bool {
+			marked = mayMark(key)
+			return !marked
+		})
+		if marked {
+			return k
 		}
 	}
 	return spans.Len()

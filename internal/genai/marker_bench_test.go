@@ -87,10 +87,10 @@ func BenchmarkMarkerPass(b *testing.B) {
 //
 //go:noinline
 func marked(span ptrace.Span) bool {
-	for key := range span.Attributes().All() {
-		if mayMark(key) {
-			return true
-		}
-	}
-	return false
+	found := false
+	span.Attributes().Range(func(key string, _ pcommon.Value) bool {
+		found = mayMark(key)
+		return !found
+	})
+	return found
 }
