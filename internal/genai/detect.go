@@ -48,15 +48,17 @@ func (s *scan) offer(f int, rank uint8, v pcommon.Value) {
 func (s *scan) visit(k string, v pcommon.Value) bool {
 	switch k {
 	case "gen_ai.operation.name":
-		s.m.visit(k, v)
+		s.m.setOp(v)
 		// The operation decides before any other marker: one that is not a
 		// completion (a tool call, an agent, embeddings) ends the pass.
-		return s.m.kindOfOp()
+		return s.m.opIsCompletion
 	case "gen_ai.system":
-		s.m.visit(k, v)
+		s.m.set(hasSystem, &s.m.system, v)
 		s.offer(fProvider, 1, v)
-	case "llm.request.type", "openinference.span.kind":
-		s.m.visit(k, v)
+	case "llm.request.type":
+		s.m.set(hasReqType, &s.m.reqType, v)
+	case "openinference.span.kind":
+		s.m.set(hasSpanKind, &s.m.spanKind, v)
 	case "gen_ai.provider.name":
 		s.offer(fProvider, 0, v)
 	case "llm.vendor":
@@ -125,10 +127,13 @@ func isCompletionOp(op string) bool {
 }
 
 // markers are the four attributes that say whether a span is an LLM call
-// (isMarker lists their keys), each the first of its key on the span.
+// (isMarker lists their keys), each the first of its key on the span. The
+// operation, which decides before the others, is read when it is seen.
 type markers struct {
-	op, system, reqType, spanKind pcommon.Value
-	has                           uint8
+	op                        string
+	opIsCompletion            bool
+	system, reqType, spanKind pcommon.Value
+	has                       uint8
 }
 
 const (
@@ -139,31 +144,33 @@ const (
 )
 
 func (m *markers) visit(k string, v pcommon.Value) bool {
-	var bit uint8
-	var dst *pcommon.Value
 	switch k {
 	case "gen_ai.operation.name":
-		bit, dst = hasOp, &m.op
+		m.setOp(v)
 	case "gen_ai.system":
-		bit, dst = hasSystem, &m.system
+		m.set(hasSystem, &m.system, v)
 	case "llm.request.type":
-		bit, dst = hasReqType, &m.reqType
+		m.set(hasReqType, &m.reqType, v)
 	case "openinference.span.kind":
-		bit, dst = hasSpanKind, &m.spanKind
-	default:
-		return true
-	}
-	if m.has&bit == 0 {
-		*dst, m.has = v, m.has|bit
+		m.set(hasSpanKind, &m.spanKind, v)
 	}
 	return true
 }
 
-// kindOfOp reports whether the operation marker, once seen, leaves the span
-// a completion.
-func (m *markers) kindOfOp() bool {
-	_, ok := m.kind()
-	return ok
+// setOp takes the operation, if it is the first on the span.
+func (m *markers) setOp(v pcommon.Value) {
+	if m.has&hasOp == 0 {
+		m.op = v.AsString()
+		m.opIsCompletion = isCompletionOp(m.op)
+		m.has |= hasOp
+	}
+}
+
+// set takes the marker bit names, if it is the first of its key.
+func (m *markers) set(bit uint8, dst *pcommon.Value, v pcommon.Value) {
+	if m.has&bit == 0 {
+		*dst, m.has = v, m.has|bit
+	}
 }
 
 // kind decides whether the span is a completion, by the first marker present:
@@ -173,8 +180,7 @@ func (m *markers) kindOfOp() bool {
 func (m *markers) kind() (op string, ok bool) {
 	switch {
 	case m.has&hasOp != 0:
-		op = m.op.AsString()
-		return op, isCompletionOp(op)
+		return m.op, m.opIsCompletion
 	case m.has&hasSystem != 0:
 		return "", true
 	case m.has&hasReqType != 0:
