@@ -27,9 +27,10 @@ const (
 // traces that took a fifth of a busy collector's CPU. Here traces and
 // completions live in two slices, linked by index; the hash indexes
 // (table.go) hold hashes and indexes, so they have no pointers; and the
-// per-call ids (response and conversation) are copied inline. A GC cycle scans two arrays from end to end, and the
-// only pointer in them is one per completion, a handle to its interned
-// labels (model, provider, service...), of which a collector sees a few.
+// per-call ids (response and conversation) are copied inline. A GC cycle
+// scans two arrays from end to end, and the only pointer in them is one per
+// completion, a handle to its interned labels (model, provider, service...),
+// of which a collector sees a few.
 
 // none marks the end of an index-linked list.
 const none int32 = -1
@@ -351,36 +352,36 @@ func (c *Cache) newComp() int32 {
 }
 
 // nothingOutside reports whether no completion is known outside comps: no
-// index is built and no id is long.
+// index but the trace id's is built and no id is long, so freeing one
+// needs nothing from it.
 func (c *Cache) nothingOutside() bool {
 	return c.idx.response == nil && c.idx.conv == nil && c.idx.nKeys == 0 && len(c.long) == 0
 }
 
 // freeComp clears comps[i], dropping its handle, and makes it reusable.
+// When nothing is kept outside comps, it does not read comps[i]: a
+// completion freed by eviction is far out of the CPU caches, and reading it
+// was a sixth of what caching one into a full cache cost
+// (BenchmarkTracesPath's profile); a write does not wait for the memory.
 func (c *Cache) freeComp(i int32) {
-	c.unindex(i)
-	c.release(i)
+	if !c.nothingOutside() {
+		c.unindex(i)
+		c.release(i)
+	}
 	c.comps[i] = stored{}
 	c.freeComps = append(c.freeComps, i)
 }
 
 func (c *Cache) remove(ei int32) {
 	e := &c.entries[ei]
-	if e.n == 1 && c.nothingOutside() {
-		// The trace's lone completion is freed without being read: there
-		// is no link to follow, no index to take it out of and nothing in
-		// long. The least recently seen trace is far out of the CPU
-		// caches, and reading its completion was a sixth of what caching
-		// one into a full cache cost (BenchmarkTracesPath's profile); a
-		// write does not wait for the memory.
-		c.comps[e.first] = stored{}
-		c.freeComps = append(c.freeComps, e.first)
-	} else {
-		for i := e.first; i != none; {
-			next := c.comps[i].next
-			c.freeComp(i)
-			i = next
+	// The trace's last completion ends its list: its link is not read.
+	for i, left := e.first, e.n; left > 0; left-- {
+		next := none
+		if left > 1 {
+			next = c.comps[i].next
 		}
+		c.freeComp(i)
+		i = next
 	}
 	c.completions -= int(e.n)
 	c.unlink(ei)

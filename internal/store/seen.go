@@ -136,9 +136,9 @@ const seenVersion byte = 1
 
 // MarshalSnapshot encodes the remembered ids, oldest first.
 //
-// leaveOut, which may be nil, are ids left out: those of batches not yet acknowledged, whose
-// retry after a crash must not be taken for a duplicate of a try that never
-// got through.
+// leaveOut, which may be nil, are ids left out: those of batches not yet
+// acknowledged, whose retry after a crash must not be taken for a duplicate
+// of a try that never got through.
 func (s *Seen) MarshalSnapshot(leaveOut iter.Seq[SeenID]) []byte {
 	leave := map[seenKey]bool{}
 	n := len(s.set) // the live entries of the queue
