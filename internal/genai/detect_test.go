@@ -777,6 +777,9 @@ func TestMarkerKeys(t *testing.T) {
 	for _, k := range []string{
 		"gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model", "gen_ai.response.id",
 		"gen_ai.usage.input_tokens", "gen_ai.conversation.id", "llm.vendor", "session.id", "error.type", "db.query.text",
+		// the markers' lengths, and a length past the bit mask's 64
+		"http.response.body.size", "gen_ai.operation.nam_", "openinference.span.kin_", "llm.request.typ_",
+		"gen_ai.o" + strings.Repeat("x", 13), "openinfe" + strings.Repeat("x", 15), strings.Repeat("k", 85), "",
 	} {
 		require.False(t, mayMark(k), k)
 		var m markers
