@@ -171,7 +171,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 		case !c.pending.Add(r):
 			overflow = append(overflow, r)
 		}
-		c.seen.Accept(r.TraceID, r.FeedbackID, r.Arrived)
+		c.seen.Accept(r.Key.DedupeScope(), r.FeedbackID, r.Arrived)
 	}
 	c.waiting.Store(int64(c.pending.Len()))
 	c.version.Add(1)

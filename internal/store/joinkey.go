@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/binary"
+
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -27,6 +29,23 @@ type JoinKey struct {
 	App   uint8 // which configured key, for ByAppKey
 	Trace pcommon.TraceID
 	Hash  uint64
+}
+
+// DedupeScope is what a feedback id is unique within: the trace, for a key
+// by trace id; otherwise the key itself, so that one id sent about two
+// different completions by response id, app key or conversation is two
+// records, as it is about two traces. The scope of such a key is its kind,
+// configured key and value's hash in the bytes of a trace id, with a tag
+// that a random trace id matches once in 2^48.
+func (k JoinKey) DedupeScope() pcommon.TraceID {
+	if k.Kind == ByTrace {
+		return k.Trace
+	}
+	var s pcommon.TraceID
+	binary.LittleEndian.PutUint64(s[:8], k.Hash)
+	s[8], s[9] = byte(k.Kind), k.App
+	copy(s[10:], "llmkey")
+	return s
 }
 
 // HashValue is the hash a JoinKey keeps of a value.
