@@ -207,6 +207,44 @@ func TestRestoreNeverSkipsWhatItCouldNotRead(t *testing.T) {
 	require.NoError(t, h.s.Shutdown(ctx))
 }
 
+// Defect 3d: a stored record that decodes to nonsense (a key kind no
+// release writes, a body that is not one log record) is counted, logged and
+// deleted at the restart, like any corrupt entry: it neither stops the
+// start nor stays held, failing every delivery and pinning the range.
+func TestCorruptStoredRecordsAreDeleted(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 3)
+	mangle := func(seq uint64, f func(r *store.PendingRecord)) {
+		disk.set(func(d *faultDisk) {
+			r, err := store.UnmarshalPending(d.m[pendingKey(seq)])
+			require.NoError(t, err)
+			f(r)
+			d.m[pendingKey(seq)] = store.MarshalPending(r)
+		})
+	}
+	mangle(1, func(r *store.PendingRecord) { r.Key.Kind = store.ByConversation + 1 })
+	mangle(2, func(r *store.PendingRecord) { r.Data = []byte{0x0a, 0xff} })
+
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	_, _, pending := h.s.c.sizes()
+	assert.Equal(t, 1, pending, "the sound record is held again")
+	require.True(t, h.s.c.persist.sync(ctx))
+	assert.False(t, disk.has(pendingKey(1)), "deleted")
+	assert.False(t, disk.has(pendingKey(2)), "deleted")
+	h.s.c.persist.mu.Lock()
+	lo := h.s.c.persist.lo
+	h.s.c.persist.mu.Unlock()
+	assert.Equal(t, uint64(3), lo, "the range starts at the sound record")
+	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
+	}, ignore())
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
 // Defect 3c: a record the consumer refused past its grace is counted, logged
 // and deleted from storage, so it does not pin the stored range.
 func TestGivenUpRecordLeavesStorage(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 )
@@ -70,6 +71,9 @@ func UnmarshalPending(b []byte) (*PendingRecord, error) {
 			return nil, errCorrupt
 		}
 		r.Key.Kind, r.Key.App = KeyKind(b[0]), b[1]
+		if r.Key.Kind > ByConversation {
+			return nil, errCorrupt
+		}
 		copy(r.Key.Trace[:], b[2:])
 		r.Key.Hash = binary.LittleEndian.Uint64(b[18:])
 		b = b[26:]
@@ -82,6 +86,12 @@ func UnmarshalPending(b []byte) (*PendingRecord, error) {
 		if b, err = readVarints(b, &r.At); err != nil {
 			return nil, err
 		}
+	}
+	// The record itself must decode: one that cannot would be held, fail
+	// at every delivery and pin the stored range for good.
+	var u plog.ProtoUnmarshaler
+	if ld, err := u.UnmarshalLogs(b); err != nil || ld.LogRecordCount() != 1 {
+		return nil, errCorrupt
 	}
 	r.Data = append([]byte(nil), b...)
 	return r, nil
