@@ -280,8 +280,9 @@ func (e *emitter) fail(rs []readyRecord, why string) {
 // build decodes each held record and rewrites it with the ids parsed when
 // it arrived. It returns the records it built, in the order of the output,
 // and the delays of the matched ones, for the histogram once delivered. A
-// record that cannot be decoded (only a corrupted storage entry can get
-// here) is counted as a failure and left in storage.
+// record that cannot be decoded is counted as a failure and left in
+// storage; none can get here (encodeRecord wrote every held record, and
+// UnmarshalPending turns away a stored one that does not decode).
 func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64) {
 	out := plog.NewLogs()
 	built := make([]readyRecord, 0, len(batch))

@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
@@ -242,7 +241,16 @@ func TestCorruptStoredRecordsAreDeleted(t *testing.T) {
 	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
 	}, ignore())
+	for i := range 3 {
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(byte(100+i)), 1, "gpt-4o")))
+	}
+	h.s.c.emitter.flush(ctx)
+	require.Eventually(t, func() bool { return len(feedbackRecords(h.lsink.AllLogs())) == 1 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1, "only the sound record comes out")
+	assert.Equal(t, traceID(102), got[0].TraceID())
+	assertNoCount(t, tt, "emit_failures")
 }
 
 // Defect 3c: a record the consumer refused past its grace is counted, logged
@@ -289,30 +297,6 @@ func TestIDsAreNeverCut(t *testing.T) {
 	assert.Equal(t, "0000000000000001", got[0].SpanID().String())
 	assert.Equal(t, "a-long-feedback-id", attr(got[0], "id"))
 	require.NoError(t, h.s.Shutdown(ctx))
-}
-
-// Defect 5: a stored record that cannot be decoded is a failure, counted,
-// and stays in storage; it is not counted as delivered.
-func TestUndecodableRecordIsKept(t *testing.T) {
-	ctx := context.Background()
-	disk := newFaultDisk()
-	cfg := storageConfig()
-	p := newPersister(disk, zap.NewNop(), newTelemetry(nil), cfg)
-	p.store(&store.PendingRecord{Key: store.TraceKey(traceID(5)), TraceID: traceID(5), FeedbackID: "bad", Deadline: startTime.Add(time.Hour).UnixNano(), Data: []byte{0xff, 0x01}})
-	p.writeQueued()
-
-	tt := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
-	withDisk(t, h, disk)
-	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(5), 1, "gpt-4o")))
-	h.s.c.emitter.flush(ctx) // or the emitter's own loop, started with the state, got there first
-	require.Eventually(t, func() bool { _, err := tt.GetMetric("otelcol_processor_llm_feedback_emit_failures"); return err == nil }, 5*time.Second, time.Millisecond)
-	assert.Empty(t, feedbackRecords(h.lsink.AllLogs()))
-	metadatatest.AssertEqualProcessorLlmFeedbackEmitFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
-	assertNoCount(t, tt, "feedback_matched")
-	require.NoError(t, h.s.Shutdown(ctx))
-	assert.True(t, disk.has(pendingKey(1)), "kept")
 }
 
 // Defect 6: a hung disk never holds up the logs path; what the bounded

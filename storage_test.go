@@ -87,7 +87,7 @@ func TestStoredRangeFollowsTheOldestRecord(t *testing.T) {
 	p := newPersister(disk, zap.NewNop(), tel, cfg)
 	var recs []*store.PendingRecord
 	for i := range 1000 {
-		r := &store.PendingRecord{TraceID: traceID(byte(i)), FeedbackID: fmt.Sprint(i), Deadline: int64(i)}
+		r := &store.PendingRecord{TraceID: traceID(byte(i)), FeedbackID: fmt.Sprint(i), Deadline: int64(i), Data: oneRecord(t)}
 		p.store(r)
 		recs = append(recs, r)
 	}
@@ -110,4 +110,15 @@ func TestStoredRangeFollowsTheOldestRecord(t *testing.T) {
 	again.writeQueued()
 	assert.Equal(t, 1, disk.keys(), "only the (empty) range is left")
 	assert.Empty(t, newPersister(disk, zap.NewNop(), tel, cfg).restorePending(ctx))
+}
+
+// oneRecord is a held record's body: one log record, as encodeRecord writes it.
+func oneRecord(t *testing.T) []byte {
+	t.Helper()
+	ld := feedbackFor(traceID(1), "x")
+	rl := ld.ResourceLogs().At(0)
+	sl := rl.ScopeLogs().At(0)
+	data, err := encodeRecord(rl, sl, sl.LogRecords().At(sl.LogRecords().Len()-1))
+	require.NoError(t, err)
+	return data
 }
