@@ -274,6 +274,10 @@ func traceSubject(traceID string, o *options) (subject, error) {
 		attrs = append(attrs, attribute.String(attrSpanID, sid.String()))
 	}
 	if o.response != "" {
+		if len(o.response) > maxIDLength {
+			// As for RecordResponse: the processor marks such a record invalid.
+			return subject{}, fmt.Errorf("response id is %d bytes long; at most %d", len(o.response), maxIDLength)
+		}
 		attrs = append(attrs, attribute.String(attrResponseID, o.response))
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{

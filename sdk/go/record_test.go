@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,7 @@ func TestRecordRefusesBadArguments(t *testing.T) {
 		{"span id too long", traceHex, "Good", []llmfeedback.Option{llmfeedback.WithSpanID(spanHex + "0")}, "too long: 17 characters"},
 		{"span id zeros", traceHex, "Good", []llmfeedback.Option{llmfeedback.WithSpanID("0000")}, "all zeros"},
 		{"span id blank", traceHex, "Good", []llmfeedback.Option{llmfeedback.WithSpanID("  ")}, "is blank"},
+		{"response id too long", traceHex, "Good", []llmfeedback.Option{llmfeedback.WithResponseID(strings.Repeat("r", 257))}, "response id is 257 bytes long; at most 256"},
 		{"feedback id too long", traceHex, "Good", []llmfeedback.Option{llmfeedback.WithFeedbackID(string(make([]byte, 300)))}, "at most 256"},
 	}
 	for _, tt := range tests {
