@@ -27,7 +27,7 @@ type logsBatch struct {
 	evals    []evalRequest          // evaluation events to append
 	delays   []int64                // feedback delays of the records joined at once
 	invalid  []string               // reasons of the records marked invalid
-	counts   struct{ duplicates, overflow, stopping int64 }
+	counts   struct{ duplicates, overflow, stopping, addressed int64 }
 	// inFlight names an id another batch accepted and has not delivered
 	// yet; this batch is refused, to be retried once that one's fate is
 	// known (see consumeFeedback).
@@ -47,11 +47,10 @@ func (b *logsBatch) has(a store.SeenID) bool {
 // consumeFeedback handles one feedback record of a batch in place, noting
 // in b what must happen once the batch is delivered.
 func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
+	c.tel.feedbackReceived(1)
 	if c.cfg.Mode == ModeRoute {
 		return c.routeFeedback(rl, sl, lr, b)
 	}
-	tel := c.tel
-	tel.feedbackReceived(1)
 	f := c.keys.Parse(lr)
 	if !f.Valid() {
 		c.enr.markInvalid(lr, &f)
@@ -187,6 +186,7 @@ func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 	for _, reason := range b.invalid {
 		tel.feedbackInvalid(reason)
 	}
+	tel.feedbackAddressed(false, b.counts.addressed)
 	tel.feedbackDuplicates(b.counts.duplicates)
 	tel.pendingOverflow(b.counts.overflow)
 	tel.feedbackUnmatched(b.counts.overflow, unmatchedOverflow)

@@ -224,9 +224,12 @@ func (e *emitter) send(ctx context.Context, batch []readyRecord) ([]readyRecord,
 	e.backoff, e.retryAt = 0, time.Time{}
 	e.mu.Unlock()
 	for i, r := range built {
-		if r.matched {
+		switch {
+		case r.matched && e.c.cfg.Mode == ModeRoute:
+			e.c.tel.feedbackAddressed(true, 1)
+		case r.matched:
 			e.c.tel.feedbackMatched(true, delays[i])
-		} else {
+		default:
 			e.c.tel.feedbackUnmatched(1, r.reason)
 		}
 		e.c.persist.drop(r.rec)

@@ -14,7 +14,8 @@ type configKey struct {
 
 // joinOnlyKeys are read only in join mode: route mode addresses feedback
 // records (with the cache, the pending store and the join keys, to learn
-// where each key's completion went) but never enriches, dedupes or stores.
+// where each key's completion went, and storage, to keep both across a
+// restart) but never enriches or dedupes.
 var joinOnlyKeys = []configKey{
 	{"pending::on_expiry", func(c *Config) any { return c.Pending.OnExpiry }},
 	{"feedback::max_metadata_keys", func(c *Config) any { return c.Feedback.MaxMetadataKeys }},
@@ -22,11 +23,6 @@ var joinOnlyKeys = []configKey{
 	{"feedback::dedupe_max_ids", func(c *Config) any { return c.Feedback.DedupeMaxIDs }},
 	{"output::newrelic_event_type", func(c *Config) any { return c.Output.NewRelicEventType }},
 	{"output::evaluation_event", func(c *Config) any { return c.Output.EvaluationEvent }},
-	storageKey,
-	flushKey,
-	{"storage_timeout", func(c *Config) any { return c.StorageTimeout }},
-	{"storage_write_wait", func(c *Config) any { return c.StorageWriteWait }},
-	{"storage_queue_size", func(c *Config) any { return c.StorageQueueSize }},
 	{"max_attribute_length", func(c *Config) any { return c.MaxAttributeLength }},
 }
 
@@ -56,13 +52,9 @@ func ineffectiveKeys(cfg *Config) []string {
 			if !set(k) {
 				continue
 			}
-			what := "it is not read"
-			if k.name == storageKey.name {
-				what = "the extension is neither opened nor checked to exist"
-			}
 			warnings = append(warnings, fmt.Sprintf(
-				"%s is set to %v, but mode is %q, which only addresses feedback to its completion's trace: %s; remove %s, or set mode: %s if this collector should join feedback",
-				k.name, k.read(cfg), cfg.Mode, what, k.name, ModeJoin))
+				"%s is set to %v, but mode is %q, which only addresses feedback to its completion's trace: it is not read; remove %s, or set mode: %s if this collector should join feedback",
+				k.name, k.read(cfg), cfg.Mode, k.name, ModeJoin))
 		}
 	case ModeJoin:
 		if set(recordTraceIDKey) {
@@ -70,11 +62,11 @@ func ineffectiveKeys(cfg *Config) []string {
 				"%s is set to %v, but mode is %q: it is read only in mode: %s; remove it, or set mode: %s if this collector is a routing tier in front of joining collectors",
 				recordTraceIDKey.name, recordTraceIDKey.read(cfg), cfg.Mode, ModeRoute, ModeRoute))
 		}
-		if set(flushKey) && !set(storageKey) {
-			warnings = append(warnings, fmt.Sprintf(
-				"%s is set to %v, but storage is not set, so in mode %q nothing is saved; set storage to a storage extension id (such as file_storage/llm), or remove %s",
-				flushKey.name, flushKey.read(cfg), cfg.Mode, flushKey.name))
-		}
+	}
+	if set(flushKey) && !set(storageKey) {
+		warnings = append(warnings, fmt.Sprintf(
+			"%s is set to %v, but storage is not set, so in mode %q nothing is saved; set storage to a storage extension id (such as file_storage/llm), or remove %s",
+			flushKey.name, flushKey.read(cfg), cfg.Mode, flushKey.name))
 	}
 	return warnings
 }

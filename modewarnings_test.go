@@ -32,9 +32,13 @@ func TestIneffectiveKeys(t *testing.T) {
 				"feedback": map[string]any{"event_names": []any{"thumbs"}}},
 		},
 		{
-			name: "route with a storage extension that does not exist",
-			conf: map[string]any{"mode": "route", "storage": "file_storage/missing"},
-			want: []string{`storage is set to file_storage/missing, but mode is "route", which only addresses feedback to its completion's trace: the extension is neither opened nor checked to exist; remove storage, or set mode: join if this collector should join feedback`},
+			name: "route reads storage",
+			conf: map[string]any{"mode": "route", "storage": "file_storage/router", "storage_write_wait": "2s"},
+		},
+		{
+			name: "route with a flush interval and no storage",
+			conf: map[string]any{"mode": "route", "storage_flush_interval": "5s"},
+			want: []string{`storage_flush_interval is set to 5s, but storage is not set, so in mode "route" nothing is saved; set storage to a storage extension id (such as file_storage/llm), or remove storage_flush_interval`},
 		},
 		{
 			name: "route with join-only keys, one per key in config order; the cache is read",
@@ -89,6 +93,7 @@ func TestJoinOnlyKeysCoverConfig(t *testing.T) {
 		"cache::ttl": true, "cache::max_traces": true, "cache::max_completions_per_trace": true,
 		"pending::ttl": true, "pending::max_records": true, "pending::retry_grace": true, "pending::shutdown_timeout": true,
 		"join::keys": true, "join::by_response_id": true, "join::by_conversation": true, "join::max_conversations": true,
+		"storage": true, "storage_flush_interval": true, "storage_timeout": true, "storage_write_wait": true, "storage_queue_size": true,
 	}
 	listed := map[string]bool{}
 	for _, k := range joinOnlyKeys {

@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
@@ -31,6 +32,7 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	}
 	if f.Key.Kind == store.ByTrace {
 		c.address(lr, f.TraceID, f.SpanID)
+		b.counts.addressed++
 		return passOn
 	}
 	now := c.now().UnixNano()
@@ -40,12 +42,21 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	switch {
 	case found:
 		c.addressMatch(lr, &f, &m)
+		b.counts.addressed++
 		return passOn
-	case c.stopping.Load(), held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+	case c.stopping.Load():
+		b.counts.stopping++
+		return passOn
+	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+		b.counts.overflow++
 		return passOn
 	}
 	data, err := encodeRecord(rl, sl, lr)
 	if err != nil {
+		// Cannot happen for a record that came in as pdata; on it goes
+		// rather than lost.
+		c.logger.Error("cannot encode feedback to hold it; passing it on unaddressed", zap.Error(err))
+		b.counts.overflow++
 		return passOn
 	}
 	if f.ID == "" {

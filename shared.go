@@ -169,7 +169,7 @@ func (s *shared) start(ctx context.Context, host component.Host) error {
 	for _, msg := range ineffectiveKeys(s.c.cfg) {
 		s.logger.Warn(msg)
 	}
-	if s.c.cfg.Storage != nil && s.c.cfg.Mode == ModeJoin {
+	if s.c.cfg.Storage != nil {
 		client, err := openStorage(ctx, host, *s.c.cfg.Storage, s.id)
 		if err != nil {
 			return err

@@ -83,12 +83,19 @@ func (t *telemetry) feedbackDropped(n int64) {
 
 // feedbackMatched counts one join, at once or after waiting, and its delay.
 func (t *telemetry) feedbackMatched(delayed bool, delayMs int64) {
+	t.feedbackAddressed(delayed, 1)
+	t.tb.ProcessorLlmFeedbackFeedbackDelay.Record(context.Background(), float64(max(delayMs, 0)))
+}
+
+// feedbackAddressed counts records a router addressed to their completion's
+// trace, at once or after waiting: feedback_matched without a delay, which
+// only the joining tier, that sees both sides, measures.
+func (t *telemetry) feedbackAddressed(delayed bool, n int64) {
 	opt := joinImmediate
 	if delayed {
 		opt = joinDelayed
 	}
-	count(t.tb.ProcessorLlmFeedbackFeedbackMatched, 1, opt)
-	t.tb.ProcessorLlmFeedbackFeedbackDelay.Record(context.Background(), float64(max(delayMs, 0)))
+	count(t.tb.ProcessorLlmFeedbackFeedbackMatched, n, opt)
 }
 
 func (t *telemetry) pendingOverflow(n int64) {

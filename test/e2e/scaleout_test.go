@@ -194,58 +194,72 @@ func TestScaleOutBackendDown(t *testing.T) {
 	t.Logf("feedback sent while backend 2 was down that it joined after its restart: %d", whileDown)
 }
 
-// TestScaleOutByKeys: feedback that carries only a response id, an app key
-// or a conversation id (a third of it sent before its completion) goes
-// through the router, which learned from the completions passing through it
-// where each went; every feedback comes out matched exactly once, joined to
-// its own completion, on the backend that has it.
-func TestScaleOutByKeys(t *testing.T) {
-	s := startScaleOut(t)
-	const n, batch = 600, 100
-	ids, fbIDs := scaleOutTraffic(n)
-	keys := []string{"gen_ai.response.id", "app.message_id", "gen_ai.conversation.id"}
-	end := time.Now().Add(-time.Minute)
-	keyed := func(from, to int) plog.Logs {
-		ld := plog.NewLogs()
-		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-		for i := from; i < to; i++ {
-			lr := lrs.AppendEmpty()
-			lr.SetEventName("LlmFeedbackMessage")
-			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-			lr.SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(i)})
-			lr.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
-			lr.Attributes().PutStr("rating", "Good")
-			lr.Attributes().PutStr("id", fbIDs[i])
-		}
-		return ld
-	}
-	completions := func(from, to int) ptrace.Traces {
-		td := ptrace.NewTraces()
-		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
-		for i := from; i < to; i++ {
-			sp := spans.AppendEmpty()
-			sp.SetTraceID(ids[i])
-			sp.SetSpanID(pcommon.SpanID{0: 2, 6: byte(i >> 8), 7: byte(i)})
-			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-time.Second)))
-			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
-			sp.Attributes().PutStr("gen_ai.operation.name", "chat")
-			sp.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
-			sp.Attributes().PutStr(keys[i%3], fmt.Sprintf("k-%04d", i))
-		}
-		return td
-	}
-	early := n / 3
-	for b := 0; b < early; b += batch {
-		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, early))))
-	}
-	for b := 0; b < n; b += batch {
-		require.NoError(t, s.router.SendTraces(completions(b, min(b+batch, n))))
-	}
-	for b := early; b < n; b += batch {
-		require.NoError(t, s.router.SendLogs(keyed(b, min(b+batch, n))))
-	}
-	s.allOnce(t, fbIDs, 60*time.Second)
+// byKeys is the traffic of the tests by key: n completions in distinct
+// traces, each named by one of three keys (a response id, an app key, a
+// conversation id), and feedback that carries only that key.
+type byKeys struct {
+	ids   []pcommon.TraceID
+	fbIDs []string
+	keys  []string
+	end   time.Time
+}
 
+func newByKeys(n int) byKeys {
+	ids, fbIDs := scaleOutTraffic(n)
+	return byKeys{ids: ids, fbIDs: fbIDs, keys: []string{"gen_ai.response.id", "app.message_id", "gen_ai.conversation.id"}, end: time.Now().Add(-time.Minute)}
+}
+
+// feedback is the feedback for completions [from, to), in the trace of the
+// request that carried the click.
+func (k byKeys) feedback(from, to int) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := from; i < to; i++ {
+		lr := lrs.AppendEmpty()
+		lr.SetEventName("LlmFeedbackMessage")
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		lr.SetTraceID(pcommon.TraceID{0: 0xee, 15: byte(i)})
+		lr.Attributes().PutStr(k.keys[i%3], fmt.Sprintf("k-%04d", i))
+		lr.Attributes().PutStr("rating", "Good")
+		lr.Attributes().PutStr("id", k.fbIDs[i])
+	}
+	return ld
+}
+
+// completions are completions [from, to).
+func (k byKeys) completions(from, to int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := from; i < to; i++ {
+		sp := spans.AppendEmpty()
+		sp.SetTraceID(k.ids[i])
+		sp.SetSpanID(pcommon.SpanID{0: 2, 6: byte(i >> 8), 7: byte(i)})
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(k.end.Add(-time.Second)))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(k.end))
+		sp.Attributes().PutStr("gen_ai.operation.name", "chat")
+		sp.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+		sp.Attributes().PutStr(k.keys[i%3], fmt.Sprintf("k-%04d", i))
+	}
+	return td
+}
+
+// sendFeedback sends the feedback for completions [from, to) through the
+// router, and sendCompletions the completions, in batches of 100.
+func (s scaleOut) sendFeedback(t *testing.T, k byKeys, from, to int) {
+	for b := from; b < to; b += 100 {
+		require.NoError(t, s.router.SendLogs(k.feedback(b, min(b+100, to))))
+	}
+}
+
+func (s scaleOut) sendCompletions(t *testing.T, k byKeys, from, to int) {
+	for b := from; b < to; b += 100 {
+		require.NoError(t, s.router.SendTraces(k.completions(b, min(b+100, to))))
+	}
+}
+
+// joinedToTheirOwn checks that every feedback came out joined, by its key,
+// to its own completion.
+func (s scaleOut) joinedToTheirOwn(t *testing.T, k byKeys) {
 	var got []tc.Record
 	for _, b := range s.backends {
 		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
@@ -253,9 +267,51 @@ func TestScaleOutByKeys(t *testing.T) {
 		got = append(got, tc.Flatten(lds)...)
 	}
 	joined := byID(got)
-	for i, id := range fbIDs {
+	for i, id := range k.fbIDs {
 		r := joined[id]
-		assert.Equal(t, ids[i].String(), r.Attrs["trace_id"], id)
-		assert.Equal(t, keys[i%3], r.Attrs["llm.feedback.join_key"], id)
+		assert.Equal(t, k.ids[i].String(), r.Attrs["trace_id"], id)
+		assert.Equal(t, k.keys[i%3], r.Attrs["llm.feedback.join_key"], id)
 	}
+}
+
+// TestScaleOutByKeys: feedback that carries only a response id, an app key
+// or a conversation id (a third of it sent before its completion) goes
+// through the router, which learned from the completions passing through it
+// where each went; every feedback comes out matched exactly once, joined to
+// its own completion, on the backend that has it.
+func TestScaleOutByKeys(t *testing.T) {
+	s := startScaleOut(t)
+	const n = 600
+	k := newByKeys(n)
+	early := n / 3
+	s.sendFeedback(t, k, 0, early)
+	s.sendCompletions(t, k, 0, n)
+	s.sendFeedback(t, k, early, n)
+	s.allOnce(t, k.fbIDs, 60*time.Second)
+	s.joinedToTheirOwn(t, k)
+}
+
+// TestScaleOutByKeysRouterRestarts: the router holds feedback by key whose
+// completion has not passed yet, and is SIGKILLed; restarted, it addresses
+// that feedback when the completions pass. It is then stopped and started
+// again, and the rest of the feedback, whose completions passed before that
+// restart, is addressed from the cache it saved. Every feedback comes out
+// matched exactly once, joined to its own completion.
+func TestScaleOutByKeysRouterRestarts(t *testing.T) {
+	s := startScaleOut(t)
+	const n = 300
+	k := newByKeys(n)
+	early := n / 3
+	// Acknowledged once written (storage_write_wait): the SIGKILL that
+	// follows finds them on disk.
+	s.sendFeedback(t, k, 0, early)
+	s.router.Stop(syscall.SIGKILL)
+	s.router.Start()
+	s.sendCompletions(t, k, 0, n)
+	s.allOnce(t, k.fbIDs[:early], 30*time.Second)
+	s.router.Stop(syscall.SIGTERM)
+	s.router.Start()
+	s.sendFeedback(t, k, early, n)
+	s.allOnce(t, k.fbIDs, 60*time.Second)
+	s.joinedToTheirOwn(t, k)
 }

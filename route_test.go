@@ -1,0 +1,124 @@
+package llmfeedbackprocessor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
+)
+
+func routeConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode = ModeRoute
+	cfg.Route.RecordTraceID = RouteCompletion
+	return cfg
+}
+
+// TestRouteModeMetrics: a router counts what it received, what it addressed
+// to a completion's trace at once or after waiting (feedback_matched, with
+// no delay: only the joining tier sees both sides), and what it passed on
+// unaddressed because its pending store was full; records it cannot read
+// are left for the joining tier to mark and count.
+func TestRouteModeMetrics(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := routeConfig()
+	cfg.Pending.MaxRecords = 1
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", time.Second, 5)))
+
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "by-trace")))                 // addressed at once
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-1", "known"))) // addressed at once
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-2", "waits"))) // held
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-3", "full")))  // store full: on as it came
+	bad := feedbackBy("gen_ai.response.id", "resp-1", "no-rating")
+	bad.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Remove("rating")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, bad)) // on as it came, for the joining tier
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-2", time.Second, 5)))
+	h.s.c.emitter.flush(ctx) // "waits" addressed after waiting
+
+	got := map[string]string{}
+	for _, lr := range feedbackRecords(h.lsink.AllLogs()) {
+		got[attr(lr, "id")] = ""
+		if v, ok := lr.Attributes().Get("trace_id"); ok {
+			got[attr(lr, "id")] = v.Str()
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"by-trace": traceID(7).String(), "known": traceID(1).String(), "waits": traceID(2).String(),
+		"full": "", "no-rating": "",
+	}, got)
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackReceived(t, tt, []metricdata.DataPoint[int64]{{Value: 5}}, ignore())
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackMatched(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("join", "immediate"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("join", "delayed"))},
+	}, ignore())
+	metadatatest.AssertEqualProcessorLlmFeedbackPendingOverflow(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackUnmatched(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "overflow"))},
+	}, ignore())
+	assertNoCount(t, tt, "feedback_invalid")
+	assertNoCount(t, tt, "feedback_delay")
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestRouterKeepsWhatItHoldsAcrossRestarts: with storage, a router keeps the
+// feedback that waits for its completion, and the cache of where each key's
+// completion went, through a restart: held feedback is addressed once its
+// completion passes after the restart, and feedback by a key whose
+// completion passed before it is addressed at once.
+func TestRouterKeepsWhatItHoldsAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	cfg := routeConfig()
+	cfg.Storage = &storageID
+
+	first := newHarness(t, cfg)
+	withDisk(t, first, disk)
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-late", "held")))
+	require.NoError(t, first.s.Shutdown(ctx))
+	assert.Empty(t, feedbackRecords(first.lsink.AllLogs()), "held on disk, not passed on unaddressed")
+
+	second := newHarness(t, cfg)
+	withDisk(t, second, disk)
+	_, _, pending := second.s.c.sizes()
+	require.Equal(t, 1, pending, "held again after the restart")
+	require.NoError(t, second.traces.ConsumeTraces(ctx, keyedCompletion(traceID(4), "resp-late", "conv-4", time.Second, 5)))
+	require.NoError(t, second.traces.ConsumeTraces(ctx, keyedCompletion(traceID(5), "resp-early", "conv-5", time.Second, 5)))
+	second.s.c.emitter.flush(ctx)
+	require.NoError(t, second.s.Shutdown(ctx))
+	out := feedbackRecords(second.lsink.AllLogs())
+	require.Len(t, out, 1)
+	assert.Equal(t, traceID(4), out[0].TraceID())
+	assert.Equal(t, traceID(4).String(), attr(out[0], "trace_id"))
+	assert.Equal(t, "gen_ai.response.id", attr(out[0], attrJoinKey))
+
+	third := newHarness(t, cfg)
+	withDisk(t, third, disk)
+	require.NoError(t, third.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-early", "after")))
+	out = feedbackRecords(third.lsink.AllLogs())
+	require.Len(t, out, 1, "addressed at once: the restored cache knows where resp-early went")
+	assert.Equal(t, traceID(5).String(), attr(out[0], "trace_id"))
+	require.NoError(t, third.s.Shutdown(ctx))
+	assert.Equal(t, 3, disk.keys(), "nothing held is left: the range, the cache and the dedupe window")
+}
+
+// A route-mode processor opens its storage extension: one that is not
+// configured stops the collector at start, as in join mode.
+func TestRouterStorageMisconfigured(t *testing.T) {
+	cfg := routeConfig()
+	cfg.Storage = &storageID
+	s, err := newShared(processortest.NewNopSettings(metadata.Type), cfg, time.Now)
+	require.NoError(t, err)
+	require.ErrorContains(t, s.Start(context.Background(), componenttest.NewNopHost()), `extension "file_storage/llm" is not configured`)
+}
