@@ -155,27 +155,39 @@ func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte)
 // restorePending puts records read back from storage in place: joined at
 // once when the restored cache has their completion, else waiting again
 // with the deadline they had. Their ids count as seen: a retry of the same
-// feedback after the restart is a duplicate.
+// feedback after the restart is a duplicate. A record read back late (its
+// key could not be read at start) whose id was accepted again after it
+// arrived is itself the duplicate: the other came out meanwhile, and this
+// one is counted, deleted and not emitted.
 func (c *correlator) restorePending(rs []*store.PendingRecord) {
 	var ready []readyRecord
-	var overflow []*store.PendingRecord
+	var overflow, doubles []*store.PendingRecord
 	c.mu.Lock()
-	c.waiting.Add(int64(len(rs))) // reserved, as in commit
 	for _, r := range rs {
 		if r.Key.Kind == store.ByAppKey {
 			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
 		}
+		scope := r.Key.DedupeScope()
+		if at, ok := c.seen.At(scope, r.FeedbackID); ok && at > r.Arrived {
+			doubles = append(doubles, r)
+			continue
+		}
+		c.waiting.Add(1) // reserved, as in commit
 		switch m, ok := c.cache.find(r.Query()); {
 		case ok:
 			ready = append(ready, readyRecord{rec: r, match: m, matched: true})
 		case !c.pending.Add(r):
 			overflow = append(overflow, r)
 		}
-		c.seen.Accept(r.Key.DedupeScope(), r.FeedbackID, r.Arrived)
+		c.seen.Accept(scope, r.FeedbackID, r.Arrived)
 	}
 	c.waiting.Store(int64(c.pending.Len()))
 	c.version.Add(1)
 	c.mu.Unlock()
+	for _, r := range doubles {
+		c.persist.drop(r)
+	}
+	c.tel.feedbackDuplicates(int64(len(doubles)))
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)

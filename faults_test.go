@@ -253,6 +253,40 @@ func TestCorruptStoredRecordsAreDeleted(t *testing.T) {
 	assertNoCount(t, tt, "emit_failures")
 }
 
+// Defect 3e: a stored record read back late, after the same feedback was
+// sent again and came out (the crash came before the dedupe window was
+// saved, so nothing remembered its id), is a duplicate: counted, deleted,
+// not emitted a second time.
+func TestLateReadRecordSentAgainMeanwhileIsADuplicate(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 1)
+	disk.set(func(d *faultDisk) {
+		delete(d.m, keySeen) // the crash came first
+		d.failKeys[pendingKey(1)] = true
+	})
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	_, _, pending := h.s.c.sizes()
+	require.Zero(t, pending, "the record could not be read")
+
+	h.clock.Advance(time.Minute)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(100), 1, "gpt-4o")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(100), ""))) // the same feedback, again
+	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "taken and joined")
+
+	disk.set(func(d *faultDisk) { delete(d.failKeys, pendingKey(1)) })
+	h.s.c.persist.readUnread()
+	h.s.c.emitter.flush(ctx)
+	require.True(t, h.s.c.persist.sync(ctx))
+	assert.False(t, disk.has(pendingKey(1)), "deleted")
+	require.NoError(t, h.s.Shutdown(ctx))
+	assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "out once")
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackDuplicates(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+}
+
 // Defect 3c: a record the consumer refused past its grace is counted, logged
 // and deleted from storage, so it does not pin the stored range.
 func TestGivenUpRecordLeavesStorage(t *testing.T) {

@@ -51,6 +51,12 @@ func (s *Seen) Accept(trace pcommon.TraceID, id string, now int64) bool {
 	return s.accept(key(trace, id), now)
 }
 
+// At reports when id was accepted for trace, if it is remembered.
+func (s *Seen) At(trace pcommon.TraceID, id string) (int64, bool) {
+	at, ok := s.set[key(trace, id)]
+	return at, ok
+}
+
 func (s *Seen) accept(k seenKey, now int64) bool {
 	if _, dup := s.set[k]; dup {
 		return false
