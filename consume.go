@@ -68,7 +68,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// duplicate: that batch may be refused and rolled back, and the client
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
-	id := store.SeenID{Trace: q.Key.DedupeScope(), ID: f.ID}
+	id := store.SeenID{Trace: q.Key.DedupeScope(f.Key.Name), ID: f.ID}
 	c.mu.Lock()
 	accepted := c.seen.Accept(id.Trace, f.ID, now)
 	inFlight := !accepted && c.inFlight[id] > 0 && !b.has(id)

@@ -36,8 +36,11 @@ type correlator struct {
 	keys    feedback.Keys
 	enr     *enricher
 	emitter *emitter
-	// persist is set at Start when a storage extension is configured.
-	persist *persister
+	// persist is set at Start when a storage extension is configured;
+	// startedAt is when, so records read back late can tell the ids
+	// accepted since from those restored.
+	persist   *persister
+	startedAt int64
 	// stopping is set by the first Shutdown of any side: from then on
 	// feedback is handled at once, never held, since what drains held
 	// records may already be gone.
@@ -128,9 +131,10 @@ func (c *correlator) attachStorage(ctx context.Context, p *persister) {
 	}
 	c.logger.Info("restored state from storage", zap.Int("completions", completions), zap.Int("feedback_ids", ids))
 	p.snapshot = c.snapshot
-	p.recovered = c.restorePending
+	p.recovered = func(rs []*store.PendingRecord) { c.restorePending(rs, true) }
 	c.persist = p
-	c.restorePending(p.restorePending(ctx))
+	c.startedAt = c.now().UnixNano()
+	c.restorePending(p.restorePending(ctx), false)
 	p.start()
 }
 
@@ -152,24 +156,32 @@ func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte)
 	return version, cache, c.seen.MarshalSnapshot(maps.Keys(c.inFlight))
 }
 
-// restorePending puts records read back from storage in place: joined at
+// restorePending takes back records read from storage: each is emitted
 // once when the restored cache has their completion, else waiting again
 // with the deadline they had. Their ids count as seen: a retry of the same
-// feedback after the restart is a duplicate. A record read back late (its
-// key could not be read at start) whose id was accepted again after it
-// arrived is itself the duplicate: the other came out meanwhile, and this
-// one is counted, deleted and not emitted.
-func (c *correlator) restorePending(rs []*store.PendingRecord) {
+// feedback after the restart is a duplicate.
+//
+// late records were read back after the start, their keys unreadable
+// then. If the same feedback was accepted meanwhile, since the start, the
+// late copy is the duplicate: it is counted and deleted, not emitted. If
+// the batch that accepted it is still with the next consumer, it may yet
+// be refused and forgotten, so the late copy is left to be read again at
+// the next try.
+func (c *correlator) restorePending(rs []*store.PendingRecord, late bool) {
 	var ready []readyRecord
-	var overflow, doubles []*store.PendingRecord
+	var overflow, doubles, again []*store.PendingRecord
 	c.mu.Lock()
 	for _, r := range rs {
 		if r.Key.Kind == store.ByAppKey {
 			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
 		}
-		scope := r.Key.DedupeScope()
-		if at, ok := c.seen.At(scope, r.FeedbackID); ok && at > r.Arrived {
-			doubles = append(doubles, r)
+		id := store.SeenID{Trace: r.Key.DedupeScope(r.KeyName), ID: r.FeedbackID}
+		if at, ok := c.seen.At(id.Trace, id.ID); late && ok && at > c.startedAt {
+			if c.inFlight[id] > 0 {
+				again = append(again, r)
+			} else {
+				doubles = append(doubles, r)
+			}
 			continue
 		}
 		c.waiting.Add(1) // reserved, as in commit
@@ -179,7 +191,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 		case !c.pending.Add(r):
 			overflow = append(overflow, r)
 		}
-		c.seen.Accept(scope, r.FeedbackID, r.Arrived)
+		c.seen.Accept(id.Trace, id.ID, r.Arrived)
 	}
 	c.waiting.Store(int64(c.pending.Len()))
 	c.version.Add(1)
@@ -188,6 +200,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord) {
 		c.persist.drop(r)
 	}
 	c.tel.feedbackDuplicates(int64(len(doubles)))
+	c.persist.readAgain(again)
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)

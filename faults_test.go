@@ -55,6 +55,13 @@ func assertNoCount(t *testing.T, tt *componenttest.Telemetry, name string) {
 	assert.Error(t, err, "%s was counted", name)
 }
 
+// consumerFunc is a next consumer that does what the test says.
+type consumerFunc func(context.Context, plog.Logs) error
+
+func (f consumerFunc) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
+
+func (consumerFunc) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
 func clone(ld plog.Logs) plog.Logs {
 	out := plog.NewLogs()
 	ld.CopyTo(out)
@@ -285,6 +292,51 @@ func TestLateReadRecordSentAgainMeanwhileIsADuplicate(t *testing.T) {
 	require.NoError(t, h.s.Shutdown(ctx))
 	assert.Len(t, feedbackRecords(h.lsink.AllLogs()), 1, "out once")
 	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackDuplicates(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore())
+}
+
+// Defect 3f: while the batch that took the same feedback again is still
+// with the next consumer, a late-read copy is not yet a duplicate: that
+// batch may be refused (and its client give up). The copy is read again at
+// the next try and, the batch refused, comes out.
+func TestLateReadRecordWaitsForTheOtherCopysFate(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 1)
+	disk.set(func(d *faultDisk) {
+		delete(d.m, keySeen)
+		d.failKeys[pendingKey(1)] = true
+	})
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	h.clock.Advance(time.Minute)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(100), 1, "gpt-4o")))
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	refuse := errors.New("exporter queue is full")
+	h.logs.next = consumerFunc(func(context.Context, plog.Logs) error {
+		close(entered)
+		<-release
+		return refuse
+	})
+	done := make(chan error)
+	go func() { done <- h.logs.ConsumeLogs(ctx, feedbackFor(traceID(100), "")) }()
+	<-entered // the same feedback again, with the next consumer
+
+	disk.set(func(d *faultDisk) { delete(d.failKeys, pendingKey(1)) })
+	h.s.c.persist.readUnread()
+	assert.True(t, disk.has(pendingKey(1)), "not deleted while the other copy's fate is open")
+	close(release)
+	require.ErrorIs(t, <-done, refuse)
+
+	h.s.c.persist.readUnread()
+	h.s.c.emitter.flush(ctx)
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1, "the stored copy came out")
+	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation))
+	assertNoCount(t, tt, "feedback_duplicates")
 }
 
 // Defect 3c: a record the consumer refused past its grace is counted, logged

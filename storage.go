@@ -434,26 +434,51 @@ func (p *persister) markUnread(seq uint64, key string) {
 // decode turns read values into records; corrupt ones are deleted, counted
 // and logged, since nothing can ever read them.
 func (p *persister) decode(start uint64, ops []*storage.Operation) []*store.PendingRecord {
-	var out []*store.PendingRecord
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// Decoded before the lock is taken: a record's body is decoded whole
+	// to be checked, and the logs path waits on the lock.
+	recs := make([]*store.PendingRecord, len(ops))
+	var corrupt []int
 	for i, op := range ops {
 		if op.Value == nil {
 			continue
 		}
-		seq := start + uint64(i)
 		r, err := store.UnmarshalPending(op.Value)
 		if err != nil {
 			p.tel.storageError(storageCorrupt)
 			p.logger.Error("a stored feedback record is corrupt; deleting it", zap.String("key", op.Key), zap.Error(err))
-			p.queue = append(p.queue, write{seq: seq})
+			corrupt = append(corrupt, i)
 			continue
 		}
-		r.Seq, r.Stored = seq, true
-		p.live[seq] = r
+		recs[i] = r
+	}
+	var out []*store.PendingRecord
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range corrupt {
+		p.queue = append(p.queue, write{seq: start + uint64(i)})
+	}
+	for i, r := range recs {
+		if r == nil {
+			continue
+		}
+		r.Seq, r.Stored = start+uint64(i), true
+		p.live[r.Seq] = r
 		out = append(out, r)
 	}
 	return out
+}
+
+// readAgain leaves records read back late to be read again by the next
+// readUnread, as if their keys had failed.
+func (p *persister) readAgain(rs []*store.PendingRecord) {
+	if p == nil || len(rs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rs {
+		p.live[r.Seq] = nil
+	}
 }
 
 // readUnread tries again the keys a restore could not read.

@@ -34,17 +34,22 @@ type JoinKey struct {
 // DedupeScope is what a feedback id is unique within: the trace, for a key
 // by trace id; otherwise the key itself, so that one id sent about two
 // different completions by response id, app key or conversation is two
-// records, as it is about two traces. The scope of such a key is its kind,
-// configured key and value's hash in the bytes of a trace id, with a tag
-// that a random trace id matches once in 2^48.
-func (k JoinKey) DedupeScope() pcommon.TraceID {
+// records, as it is about two traces. name is the attribute the record
+// named its completion by: an app key's scope is its name's, not its place
+// in join::keys, which a new configuration may change. The scope is the
+// value's hash and a hash of its kind (and app key name) in the bytes of a
+// trace id.
+func (k JoinKey) DedupeScope(name string) pcommon.TraceID {
 	if k.Kind == ByTrace {
 		return k.Trace
 	}
+	ns := "llm_feedback.dedupe." + string(rune('0'+k.Kind))
+	if k.Kind == ByAppKey {
+		ns += "." + name
+	}
 	var s pcommon.TraceID
 	binary.LittleEndian.PutUint64(s[:8], k.Hash)
-	s[8], s[9] = byte(k.Kind), k.App
-	copy(s[10:], "llmkey")
+	binary.LittleEndian.PutUint64(s[8:], HashValue(ns))
 	return s
 }
 
