@@ -339,6 +339,40 @@ func TestLateReadRecordWaitsForTheOtherCopysFate(t *testing.T) {
 	assertNoCount(t, tt, "feedback_duplicates")
 }
 
+// Defect 3g: a stored range that no run writes (cut short, or spanning more
+// keys than any run stores) is counted as corrupt and not followed: the
+// start does not read through it, and what is held from then on is stored
+// and read back after the next restart.
+func TestCorruptStoredRangeIsNotFollowed(t *testing.T) {
+	for name, raw := range map[string][]byte{
+		"cut short": {0xff},
+		"too wide":  encodeRange(1, 1<<40),
+		"backwards": encodeRange(9, 3),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			disk := newFaultDisk()
+			storeRecords(t, disk, 1)
+			disk.set(func(d *faultDisk) { d.m[keyPendingRange] = raw })
+			tt := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+			h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+			withDisk(t, h, disk)
+			metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
+			}, ignore())
+			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "after")))
+			require.NoError(t, h.s.Shutdown(ctx))
+
+			again := newHarness(t, storageConfig())
+			withDisk(t, again, disk)
+			_, _, pending := again.s.c.sizes()
+			assert.Equal(t, 1, pending, "what was held after the corrupt range is read back")
+			require.NoError(t, again.s.Shutdown(ctx))
+		})
+	}
+}
+
 // Defect 3c: a record the consumer refused past its grace is counted, logged
 // and deleted from storage, so it does not pin the stored range.
 func TestGivenUpRecordLeavesStorage(t *testing.T) {

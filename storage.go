@@ -23,6 +23,11 @@ const (
 	keyPendingRange  = "pending/range"
 	keyPendingPrefix = "pending/"
 	restoreBatch     = 512
+	// maxStoredSpan bounds the keys a stored range may span: held records
+	// are written with consecutive numbers, and a range spans them from the
+	// oldest still held, far fewer than this even with one record pinned
+	// for days.
+	maxStoredSpan = 1 << 24
 )
 
 // Storage error reasons, as the metric attribute.
@@ -383,7 +388,13 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 	}
 	lo, n := binary.Uvarint(raw)
 	hi, m := binary.Uvarint(raw[max(n, 0):])
-	if len(raw) == 0 || n <= 0 || m <= 0 || hi < lo {
+	switch {
+	case len(raw) == 0:
+		return nil // nothing was ever stored
+	case n <= 0 || m <= 0 || hi < lo || hi-lo >= maxStoredSpan:
+		// Read as it is, it could send the restore through billions of
+		// keys. The keys it spans are left; new ones are written from 1.
+		p.failed(storageCorrupt, fmt.Errorf("the stored range of held feedback (%x) is not one any run writes", raw))
 		return nil
 	}
 	var out []*store.PendingRecord
