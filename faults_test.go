@@ -347,7 +347,7 @@ func TestCorruptStoredRangeIsNotFollowed(t *testing.T) {
 	for name, raw := range map[string][]byte{
 		"cut short": {0xff},
 		"too wide":  encodeRange(1, 1<<40),
-		"backwards": encodeRange(9, 3),
+		"backwards": encodeRange(9, 3), // an empty range is (hi+1, hi)
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

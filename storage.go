@@ -389,8 +389,8 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 	lo, n := binary.Uvarint(raw)
 	hi, m := binary.Uvarint(raw[max(n, 0):])
 	switch {
-	case len(raw) == 0:
-		return nil // nothing was ever stored
+	case len(raw) == 0, n > 0 && m > 0 && lo == hi+1:
+		return nil // nothing was ever stored, or nothing is left
 	case n <= 0 || m <= 0 || hi < lo || hi-lo >= maxStoredSpan:
 		// Read as it is, it could send the restore through billions of
 		// keys. The keys it spans are left; new ones are written from 1.
