@@ -373,6 +373,29 @@ func TestCorruptStoredRangeIsNotFollowed(t *testing.T) {
 	}
 }
 
+// Defect 3h: a disk that garbles every value it returns (the snapshot, the
+// dedupe window, the range) stops nothing: each is counted as corrupt, and
+// feedback is joined and emitted as without storage.
+func TestGarbledStorageStopsNothing(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	storeRecords(t, disk, 3)
+	disk.set(func(d *faultDisk) { d.corrupt = true })
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 3, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
+	}, ignore())
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(8), 1, "gpt-4o")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(8), "after")))
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation))
+}
+
 // Defect 3c: a record the consumer refused past its grace is counted, logged
 // and deleted from storage, so it does not pin the stored range.
 func TestGivenUpRecordLeavesStorage(t *testing.T) {
