@@ -305,6 +305,10 @@ func TestScaleOutByKeysRouterRestarts(t *testing.T) {
 	// Acknowledged once written (storage_write_wait): the SIGKILL that
 	// follows finds them on disk.
 	s.sendFeedback(t, k, 0, early)
+	require.Eventually(t, func() bool {
+		return s.router.Sum("otelcol_processor_llm_feedback_pending_records") == float64(early)
+	}, 10*time.Second, 50*time.Millisecond, "the router holds the feedback whose completions have not passed")
+	require.Zero(t, s.router.Sum("otelcol_processor_llm_feedback_storage_errors"), "every held record was written before its batch was acknowledged")
 	s.router.Stop(syscall.SIGKILL)
 	s.router.Start()
 	s.sendCompletions(t, k, 0, n)
