@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -181,9 +182,17 @@ func Parse(lr plog.LogRecord) Feedback {
 	return k.Parse(lr)
 }
 
-// present returns attribute k unless it is absent or an empty string.
-func present(attrs pcommon.Map, k string) (pcommon.Value, bool) {
+// get returns attribute k unless it is absent or has no value at all (an
+// OTLP AnyValue with none of its fields set), which counts as absent.
+func get(attrs pcommon.Map, k string) (pcommon.Value, bool) {
 	v, ok := attrs.Get(k)
+	return v, ok && v.Type() != pcommon.ValueTypeEmpty
+}
+
+// present returns attribute k unless it is absent, has no value or is a
+// blank string: an empty value counts as absent.
+func present(attrs pcommon.Map, k string) (pcommon.Value, bool) {
+	v, ok := get(attrs, k)
 	if ok && v.Type() == pcommon.ValueTypeStr && strings.TrimSpace(v.Str()) == "" {
 		return v, false
 	}
@@ -280,7 +289,7 @@ func readKeyValue(f *Feedback, name string, v pcommon.Value) string {
 }
 
 func checkRating(f *Feedback, attrs pcommon.Map) {
-	v, ok := attrs.Get(AttrRating)
+	v, ok := get(attrs, AttrRating)
 	if !ok {
 		f.fail(ReasonMissingRating, "rating is missing; it is required (a string, integer, double or bool)")
 		return
@@ -298,17 +307,17 @@ func checkRating(f *Feedback, attrs pcommon.Map) {
 
 func checkTypes(f *Feedback, attrs pcommon.Map) {
 	for _, k := range []string{AttrCategory, AttrMessage} {
-		if v, ok := attrs.Get(k); ok && v.Type() != pcommon.ValueTypeStr {
+		if v, ok := get(attrs, k); ok && v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadType, "%s is %s; expected a string", k, typeName(v))
 		}
 	}
-	if v, ok := attrs.Get(AttrMetadata); ok && v.Type() != pcommon.ValueTypeMap {
+	if v, ok := get(attrs, AttrMetadata); ok && v.Type() != pcommon.ValueTypeMap {
 		f.fail(ReasonBadType, "metadata is %s; expected a map of attributes", typeName(v))
 	}
 }
 
 func readID(f *Feedback, attrs pcommon.Map) {
-	v, ok := attrs.Get(AttrID)
+	v, ok := get(attrs, AttrID)
 	if !ok {
 		return
 	}
@@ -324,12 +333,14 @@ func readID(f *Feedback, attrs pcommon.Map) {
 }
 
 // readSelectors reads span_id and gen_ai.response.id, which pick one
-// completion inside a trace when the record names a trace.
+// completion inside a trace when the record names a trace. An empty value
+// counts as absent, as does the all-zero span id, OpenTelemetry's "no span"
+// (what an app formatting the span id of no active span sends).
 func readSelectors(f *Feedback, attrs pcommon.Map) {
-	if v, ok := attrs.Get(AttrSpanID); ok {
+	if v, ok := present(attrs, AttrSpanID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadSpanID, "span_id is %s; expected a string of 16 hex digits", typeName(v))
-		} else if id, err := ParseSpanID(v.Str()); err != nil {
+		} else if id, err := ParseSpanID(v.Str()); err != nil && !errors.Is(err, errZeroSpanID) {
 			f.fail(ReasonBadSpanID, "%s", err)
 		} else {
 			f.SpanID = id
@@ -338,7 +349,7 @@ func readSelectors(f *Feedback, attrs pcommon.Map) {
 	if f.Key.Kind != store.ByTrace {
 		return
 	}
-	if v, ok := attrs.Get(AttrResponseID); ok {
+	if v, ok := present(attrs, AttrResponseID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadType, "gen_ai.response.id is %s; expected a string", typeName(v))
 		} else if len(v.Str()) > MaxIDLength {

@@ -107,7 +107,7 @@ func TestParseInvalid(t *testing.T) {
 		{name: "rating map", over: []kv{{AttrRating, map[string]any{"score": 1}}}, reason: ReasonBadRating, field: AttrRating, has: "map"},
 		{name: "rating slice", over: []kv{{AttrRating, []any{"Good"}}}, reason: ReasonBadRating, field: AttrRating, has: "array"},
 		{name: "rating bytes", over: []kv{{AttrRating, []byte("Good")}}, reason: ReasonBadRating, field: AttrRating, has: "bytes"},
-		{name: "rating empty value", over: []kv{{AttrRating, empty{}}}, reason: ReasonBadRating, field: AttrRating, has: "empty value"},
+		{name: "rating with no value is missing", over: []kv{{AttrRating, empty{}}}, reason: ReasonMissingRating, field: AttrRating, has: "missing"},
 
 		// trace_id
 		{name: "trace_id int", over: []kv{{AttrTraceID, 12345}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "int"},
@@ -115,7 +115,7 @@ func TestParseInvalid(t *testing.T) {
 		{name: "trace_id bool", over: []kv{{AttrTraceID, true}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "bool"},
 		{name: "trace_id map", over: []kv{{AttrTraceID, map[string]any{"id": validTrace}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "map"},
 		{name: "trace_id slice", over: []kv{{AttrTraceID, []any{validTrace}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "array"},
-		{name: "trace_id empty value", over: []kv{{AttrTraceID, empty{}}}, reason: ReasonBadTraceID, field: AttrTraceID, has: "empty value"},
+		{name: "trace_id with no value is absent", over: []kv{{AttrTraceID, empty{}}}, reason: ReasonNoJoinKey, field: AttrTraceID, has: "no join key"},
 		{name: "trace_id empty string", over: []kv{{AttrTraceID, ""}}, reason: ReasonNoJoinKey, field: AttrTraceID, has: "no join key"},
 		{name: "trace_id white space", over: []kv{{AttrTraceID, "   "}}, reason: ReasonNoJoinKey, field: AttrTraceID, has: "no join key"},
 		{name: "trace_id non-hex", over: []kv{{AttrTraceID, "not-a-trace-id"}}, reason: ReasonBadTraceID, field: AttrTraceID},
@@ -138,8 +138,6 @@ func TestParseInvalid(t *testing.T) {
 		{name: "span_id map", over: []kv{{AttrSpanID, map[string]any{}}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "map"},
 		{name: "span_id non-hex", over: []kv{{AttrSpanID, "00f067aa0ba902bx"}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "not hex"},
 		{name: "span_id too long", over: []kv{{AttrSpanID, validSpan + "00"}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "too long"},
-		{name: "span_id all zeros", over: []kv{{AttrSpanID, strings.Repeat("0", 16)}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "all zeros"},
-		{name: "span_id empty string", over: []kv{{AttrSpanID, ""}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "empty"},
 
 		// metadata, category, message
 		{name: "metadata string", over: []kv{{AttrMetadata, `{"k":"v"}`}}, reason: ReasonBadType, field: AttrMetadata, has: "str"},
@@ -258,6 +256,13 @@ func TestParseValid(t *testing.T) {
 		},
 		{name: "id int read as a string", over: []kv{{AttrID, 42}}, ts: 1_000, want: Feedback{TraceID: attrTrace, ID: "42", Time: 1_000}},
 		{name: "short span_id left-padded", over: []kv{{AttrSpanID, "1"}}, ts: 1_000, want: Feedback{TraceID: attrTrace, SpanID: pcommon.SpanID{7: 1}, Time: 1_000}},
+		// An empty value counts as absent; so does the all-zero span id,
+		// OpenTelemetry's "no span".
+		{name: "span_id all zeros is no span", over: []kv{{AttrSpanID, strings.Repeat("0", 16)}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		{name: "span_id empty string is absent", over: []kv{{AttrSpanID, " "}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		{name: "span_id with no value is absent", over: []kv{{AttrSpanID, empty{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		{name: "blank gen_ai.response.id selector is absent", over: []kv{{AttrResponseID, "  "}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		{name: "id, category and metadata with no value are absent", over: []kv{{AttrID, empty{}}, {AttrCategory, empty{}}, {AttrMetadata, empty{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "empty category and message are strings", over: []kv{{AttrCategory, ""}, {AttrMessage, ""}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "empty metadata map", over: []kv{{AttrMetadata, map[string]any{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 	}
@@ -383,8 +388,11 @@ func FuzzParse(f *testing.F) {
 		if fb.Valid() {
 			require.False(t, fb.TraceID.IsEmpty(), "a valid feedback must have a trace id")
 			require.Empty(t, fb.Reason)
-			if flags&4 != 0 {
-				require.False(t, fb.SpanID.IsEmpty(), "a valid span_id is non-zero")
+			if _, err := ParseSpanID(span); flags&4 != 0 && err == nil {
+				require.False(t, fb.SpanID.IsEmpty(), "a valid span_id is read")
+			} else {
+				// absent, empty or all zeros: no span picked
+				require.True(t, fb.SpanID.IsEmpty(), "span_id %q", span)
 			}
 			return
 		}
