@@ -369,14 +369,29 @@ func (s *scan) count(f int) (int64, bool) {
 	v := s.f[f].v
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
-		return v.Int(), true
+		return v.Int(), v.Int() >= 0
 	case pcommon.ValueTypeDouble:
-		return int64(v.Double()), true
+		return wholeCount(v.Double())
 	case pcommon.ValueTypeStr:
-		n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64)
-		return n, err == nil
+		t := strings.TrimSpace(v.Str())
+		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+			return n, n >= 0
+		}
+		if d, err := strconv.ParseFloat(t, 64); err == nil {
+			return wholeCount(d)
+		}
 	}
 	return 0, false
+}
+
+// wholeCount is a token count given as a double, truncated toward zero. A
+// count that is negative, not finite or past int64 is no count: kept, it
+// would come out as nonsense and spoil a conversation's sums.
+func wholeCount(d float64) (int64, bool) {
+	if !(d >= 0 && d < 1<<63) { // false for NaN too
+		return 0, false
+	}
+	return int64(d), true
 }
 
 func finishReasons(sl slot, cut *bool) string {

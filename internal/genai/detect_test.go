@@ -516,12 +516,37 @@ func detectCases() []detectCase {
 			ok:   true, want: summary{Op: "chat", HasIn: true, HasOut: true},
 		},
 		{
-			name: "tokens as non-numeric string, float string, bool and map are absent",
+			name: "tokens as non-numeric string and bool are absent",
 			span: spanSpec{attrs: []kv{
 				{"gen_ai.operation.name", "chat"},
 				{"gen_ai.usage.input_tokens", "many"},
-				{"gen_ai.usage.output_tokens", "1.5"},
+				{"gen_ai.usage.output_tokens", "0x10"},
 				{"llm.usage.total_tokens", true},
+			}},
+			ok: true, want: summary{Op: "chat"},
+		},
+		{
+			name: "tokens as float strings are truncated like doubles",
+			span: spanSpec{attrs: []kv{{"gen_ai.operation.name", "chat"}, {"gen_ai.usage.input_tokens", " 48.0 "}, {"gen_ai.usage.output_tokens", "1.5e2"}}},
+			ok:   true, want: summary{Op: "chat", In: 48, Out: 150, HasIn: true, HasOut: true},
+		},
+		{
+			name: "negative, NaN, infinite and out-of-range counts are absent",
+			span: spanSpec{attrs: []kv{
+				{"gen_ai.operation.name", "chat"},
+				{"gen_ai.usage.input_tokens", math.NaN()},
+				{"gen_ai.usage.output_tokens", -3},
+			}},
+			ok: true, want: summary{Op: "chat"},
+		},
+		{
+			name: "infinite, huge and negative doubles and strings are absent",
+			span: spanSpec{attrs: []kv{
+				{"gen_ai.operation.name", "chat"},
+				{"gen_ai.usage.input_tokens", math.Inf(1)},
+				{"gen_ai.usage.output_tokens", 1e20},
+				{"gen_ai.usage.prompt_tokens", "-1"},
+				{"gen_ai.usage.completion_tokens", -0.5},
 			}},
 			ok: true, want: summary{Op: "chat"},
 		},
