@@ -55,6 +55,10 @@ var idKeys = map[string]bool{
 	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true, feedback.AttrResponseID: true,
 }
 
+// ownWords are the attributes whose values are the processor's own words
+// (or a join::keys name), never cut: a backend matches on them whole.
+var ownWords = map[string]bool{attrCorrelation: true, attrNewRelicEventType: true, attrJoinKey: true}
+
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
 type enricher struct {
 	cfg *Config
@@ -89,11 +93,12 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 	attrs.PutStr(attrCorrelation, correlation)
 }
 
-// normalize flattens the metadata (keys already on the record and the
-// built-in keys win; at most max_metadata_keys) and cuts long strings, but
-// not the ids of a valid record (the parser bounds them). It is idempotent,
-// and runs before a record is held back, so a held record costs no more
-// memory than the limits allow.
+// normalize flattens the metadata (a nested map into dotted keys; keys
+// already on the record and the built-in keys win; at most
+// max_metadata_keys) and cuts long strings and bytes, at any depth, but not
+// the ids of a valid record (the parser bounds them). It is idempotent, and
+// runs before a record is held back, so a held record costs no more memory
+// than the limits allow.
 func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 	attrs := lr.Attributes()
 	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
@@ -101,40 +106,78 @@ func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 		md.Map().MoveTo(flat)
 		attrs.Remove(feedback.AttrMetadata)
 		kept := 0
-		flat.Range(func(k string, v pcommon.Value) bool {
-			if _, exists := attrs.Get(k); exists || reserved[k] {
-				return true
-			}
-			if kept >= e.cfg.Feedback.MaxMetadataKeys {
-				e.truncated(truncatedMetadataKeys, 1)
-				return true
-			}
-			v.MoveTo(attrs.PutEmpty(k))
-			kept++
-			return true
-		})
+		e.flatten(attrs, flat, "", &kept)
 	}
 	e.truncate(attrs, valid)
-	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr && len(b.Str()) > e.cfg.MaxAttributeLength {
-		b.SetStr(cut(b.Str(), e.cfg.MaxAttributeLength))
-		e.truncated(truncatedAttributeLength, 1)
+	if n := cutValue(lr.Body(), e.cfg.MaxAttributeLength); n > 0 {
+		e.truncated(truncatedAttributeLength, n)
 	}
 }
 
-// truncate cuts string values longer than max_attribute_length, at a UTF-8
-// boundary, so one pasted essay cannot exceed what backends accept.
-func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
-	limit := e.cfg.MaxAttributeLength
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		if keepIDs && idKeys[k] {
+// flatten moves md's entries to attrs under prefix and their key, a
+// non-empty map's entries under its key and a dot.
+func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, kept *int) {
+	md.Range(func(k string, v pcommon.Value) bool {
+		key := prefix + k
+		if v.Type() == pcommon.ValueTypeMap && v.Map().Len() > 0 {
+			e.flatten(attrs, v.Map(), key+".", kept)
 			return true
 		}
-		if v.Type() == pcommon.ValueTypeStr && len(v.Str()) > limit {
-			v.SetStr(cut(v.Str(), limit))
-			e.truncated(truncatedAttributeLength, 1)
+		if _, exists := attrs.Get(key); exists || reserved[key] {
+			return true
+		}
+		if *kept >= e.cfg.Feedback.MaxMetadataKeys {
+			e.truncated(truncatedMetadataKeys, 1)
+			return true
+		}
+		v.MoveTo(attrs.PutEmpty(key))
+		*kept++
+		return true
+	})
+}
+
+// truncate cuts string and bytes values longer than max_attribute_length,
+// inside maps and arrays too, strings at a UTF-8 boundary, so one pasted
+// essay cannot exceed what backends accept.
+func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
+	limit, n := e.cfg.MaxAttributeLength, 0
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		if !ownWords[k] && (!keepIDs || !idKeys[k]) {
+			n += cutValue(v, limit)
 		}
 		return true
 	})
+	if n > 0 {
+		e.truncated(truncatedAttributeLength, n)
+	}
+}
+
+// cutValue cuts v, or the values inside it, to limit bytes, and returns how
+// many it cut.
+func cutValue(v pcommon.Value, limit int) int {
+	n := 0
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if len(v.Str()) > limit {
+			v.SetStr(cut(v.Str(), limit))
+			n++
+		}
+	case pcommon.ValueTypeBytes:
+		if v.Bytes().Len() > limit {
+			v.Bytes().FromRaw(v.Bytes().AsRaw()[:limit])
+			n++
+		}
+	case pcommon.ValueTypeMap:
+		v.Map().Range(func(_ string, inner pcommon.Value) bool {
+			n += cutValue(inner, limit)
+			return true
+		})
+	case pcommon.ValueTypeSlice:
+		for i := 0; i < v.Slice().Len(); i++ {
+			n += cutValue(v.Slice().At(i), limit)
+		}
+	}
+	return n
 }
 
 // cut shortens s to at most limit bytes without splitting a UTF-8 sequence.

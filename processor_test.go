@@ -346,6 +346,53 @@ func TestLimitsCut(t *testing.T) {
 	assert.Len(t, attr(got[0], "id"), 36, "a derived id, never cut")
 }
 
+// TestLimitsCutAtAnyDepth: metadata nested in maps is flattened into dotted
+// keys; strings and bytes inside maps and arrays, and a map body, are cut
+// too, so a held record is bounded whatever its shape; the processor's own
+// words are never cut, however small the limit.
+func TestLimitsCutAtAnyDepth(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxAttributeLength = 4
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(4), 1, "gpt-4o")))
+	ld := feedbackFor(traceID(4), "fb")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	md := lr.Attributes().PutEmptyMap("metadata")
+	user := md.PutEmptyMap("user")
+	user.PutStr("note", "a long note")
+	user.PutEmptyMap("plan").PutStr("tier", "enterprise")
+	user.PutEmptyMap("gen_ai").PutEmptyMap("response").PutStr("id", "metadata never sets a selector")
+	md.PutEmptySlice("tags").FromRaw([]any{"first-tag", "ok"})
+	md.PutEmptyBytes("blob").FromRaw([]byte("0123456789"))
+	lr.Body().SetEmptyMap().PutStr("text", "a long body")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	require.NoError(t, h.s.Shutdown(ctx))
+
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	a := got[0].Attributes()
+	assert.Equal(t, map[string]any{
+		"user.note": "a lo", "user.plan.tier": "ente", "tags": []any{"firs", "ok"}, "blob": []byte("0123"),
+	}, map[string]any{
+		"user.note": attr(got[0], "user.note"), "user.plan.tier": attr(got[0], "user.plan.tier"),
+		"tags": a.AsRaw()["tags"], "blob": a.AsRaw()["blob"],
+	})
+	_, ok := a.Get("user.gen_ai.response.id")
+	assert.True(t, ok, "under its own dotted key")
+	assert.Equal(t, map[string]any{"text": "a lo"}, got[0].Body().AsRaw())
+	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation), "the processor's own words whole")
+	assert.Equal(t, eventName, attr(got[0], attrNewRelicEventType))
+	assert.Equal(t, "trace_id", attr(got[0], attrJoinKey))
+	metadatatest.AssertEqualProcessorLlmFeedbackTruncated(t, tt, []metricdata.DataPoint[int64]{
+		// the six above, and the completion's model and service, below the
+		// limit of its own strings
+		{Value: 8, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
+	}, ignore())
+}
+
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }
 
 // TestRouteMode: the routing tier only places feedback in the completion's
