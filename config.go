@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -143,8 +144,11 @@ func createDefaultConfig() component.Config {
 func (cfg *Config) Validate() error {
 	var errs []error
 	positiveDur := func(key string, d time.Duration) {
-		if d <= 0 {
+		switch {
+		case d <= 0:
 			errs = append(errs, fmt.Errorf("%s must be a positive duration, got %s", key, d))
+		case d > maxDuration:
+			errs = append(errs, fmt.Errorf("%s must be at most %s, got %s", key, maxDuration, d))
 		}
 	}
 	positiveInt := func(key string, n int) {
@@ -186,13 +190,17 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.Join.validate()...)
 	positiveDur("storage_flush_interval", cfg.StorageFlushInterval)
 	positiveDur("storage_timeout", cfg.StorageTimeout)
-	if cfg.StorageWriteWait < 0 {
-		errs = append(errs, fmt.Errorf("storage_write_wait must not be negative, got %s", cfg.StorageWriteWait))
+	if cfg.StorageWriteWait < 0 || cfg.StorageWriteWait > maxDuration {
+		errs = append(errs, fmt.Errorf("storage_write_wait must be from 0 to %s, got %s", maxDuration, cfg.StorageWriteWait))
 	}
 	positiveInt("storage_queue_size", cfg.StorageQueueSize)
 	positiveInt("max_attribute_length", cfg.MaxAttributeLength)
 	return errors.Join(errs...)
 }
+
+// maxDuration bounds every duration: a deadline is a time plus one, in
+// nanoseconds since 1970, which a duration of centuries would overflow.
+const maxDuration = 10 * 365 * 24 * time.Hour
 
 // joinKeysTaken are attribute names join::keys cannot use: the keys the
 // join already reads, and the feedback's own fields.
@@ -212,8 +220,12 @@ func (j *JoinConfig) validate() []error {
 		switch {
 		case k == "":
 			errs = append(errs, fmt.Errorf("join::keys[%d] must not be empty", i))
+		case strings.TrimSpace(k) != k:
+			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, with leading or trailing spaces, which no attribute name has", i, k))
 		case joinKeysTaken[k]:
 			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which the join reads already or a feedback field uses; name an attribute of your own", i, k))
+		case reserved[k] || strings.HasPrefix(k, "llm.feedback.") || strings.HasPrefix(k, "llm.conversation.") || strings.HasPrefix(k, "llm.completion."):
+			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which this processor writes on its output; name an attribute of your own", i, k))
 		case seen[k]:
 			errs = append(errs, fmt.Errorf("join::keys[%d] repeats %q", i, k))
 		}

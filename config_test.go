@@ -87,11 +87,13 @@ func TestValidateOtherKeys(t *testing.T) {
 	cfg.Pending.ShutdownTimeout = -time.Millisecond
 	cfg.StorageTimeout = 0
 	cfg.StorageQueueSize = -1
-	cfg.Join.Keys = []string{"app.message_id", "", "trace_id", "app.message_id", "a", "b", "c", "d", "e"}
+	cfg.Join.Keys = []string{"app.message_id", "", "trace_id", "app.message_id", " app.turn ", "llm.feedback.join_key", "gen_ai.request.model", "d", "e"}
 	cfg.Join.MaxConversations = 0
 	cfg.StorageFlushInterval = -time.Second
 	cfg.MaxAttributeLength = 0
 	cfg.Cache.MaxTraces = 1 << 30
+	cfg.Pending.TTL = 100 * 365 * 24 * time.Hour
+	cfg.StorageWriteWait = -time.Second
 	err := cfg.Validate()
 	for _, want := range []string{
 		"feedback::event_names[1] must not be empty",
@@ -106,6 +108,11 @@ func TestValidateOtherKeys(t *testing.T) {
 		"join::keys[1] must not be empty",
 		`join::keys[2] is "trace_id", which the join reads already`,
 		`join::keys[3] repeats "app.message_id"`,
+		`join::keys[4] is " app.turn ", with leading or trailing spaces`,
+		`join::keys[5] is "llm.feedback.join_key", which this processor writes on its output`,
+		`join::keys[6] is "gen_ai.request.model", which this processor writes on its output`,
+		"pending::ttl must be at most 87600h0m0s, got 876000h0m0s",
+		"storage_write_wait must be from 0 to 87600h0m0s, got -1s",
 		"join::max_conversations must be a positive integer, got 0",
 		"storage_flush_interval must be a positive duration, got -1s",
 		"max_attribute_length must be a positive integer, got 0",
