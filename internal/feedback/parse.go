@@ -350,13 +350,8 @@ func readSelectors(f *Feedback, attrs pcommon.Map) {
 		return
 	}
 	if v, ok := present(attrs, AttrResponseID); ok {
-		if v.Type() != pcommon.ValueTypeStr {
-			f.fail(ReasonBadType, "gen_ai.response.id is %s; expected a string", typeName(v))
-		} else if len(v.Str()) > MaxIDLength {
-			f.fail(ReasonBadType, "gen_ai.response.id is %d bytes long; at most %d", len(v.Str()), MaxIDLength)
-		} else {
-			f.ResponseID = strings.Clone(v.Str())
-		}
+		// Read as when it is the join key: a string or an integer.
+		f.ResponseID = readKeyValue(f, AttrResponseID, v)
 	}
 }
 

@@ -153,7 +153,6 @@ func TestParseInvalid(t *testing.T) {
 		{name: "id double", over: []kv{{AttrID, 1.5}}, reason: ReasonBadType, field: AttrID, has: "double"},
 		{name: "id bool", over: []kv{{AttrID, true}}, reason: ReasonBadType, field: AttrID, has: "bool"},
 		{name: "id slice", over: []kv{{AttrID, []any{"a"}}}, reason: ReasonBadType, field: AttrID, has: "array"},
-		{name: "gen_ai.response.id int", over: []kv{{AttrResponseID, 7}}, reason: ReasonBadType, field: AttrResponseID, has: "int"},
 		{name: "gen_ai.response.id map", over: []kv{{AttrResponseID, map[string]any{}}}, reason: ReasonBadType, field: AttrResponseID, has: "map"},
 
 		// several problems: the first in reading order is reported
@@ -261,6 +260,7 @@ func TestParseValid(t *testing.T) {
 		{name: "span_id all zeros is no span", over: []kv{{AttrSpanID, strings.Repeat("0", 16)}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "span_id empty string is absent", over: []kv{{AttrSpanID, " "}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "span_id with no value is absent", over: []kv{{AttrSpanID, empty{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		{name: "gen_ai.response.id selector as an integer, as a join key", over: []kv{{AttrResponseID, 7}}, ts: 1_000, want: Feedback{TraceID: attrTrace, ResponseID: "7", Time: 1_000}},
 		{name: "blank gen_ai.response.id selector is absent", over: []kv{{AttrResponseID, "  "}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "id, category and metadata with no value are absent", over: []kv{{AttrID, empty{}}, {AttrCategory, empty{}}, {AttrMetadata, empty{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "empty category and message are strings", over: []kv{{AttrCategory, ""}, {AttrMessage, ""}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
