@@ -55,8 +55,16 @@ var idKeys = map[string]bool{
 	feedback.AttrID: true, feedback.AttrTraceID: true, feedback.AttrSpanID: true, feedback.AttrResponseID: true,
 }
 
+// maxFlattenDepth is how many levels of nested metadata are flattened into
+// dotted keys; a map deeper than that stays one value.
+const maxFlattenDepth = 8
+
+// maxFlatKey bounds a flattened metadata key, as MaxIDLength bounds ids.
+const maxFlatKey = feedback.MaxIDLength
+
 // ownWords are the attributes whose values are the processor's own words
-// (or a join::keys name), never cut: a backend matches on them whole.
+// (or a join::keys name), never cut once it wrote them: a backend matches
+// on them whole.
 var ownWords = map[string]bool{attrCorrelation: true, attrNewRelicEventType: true, attrJoinKey: true}
 
 // enricher rewrites a feedback record in place into an LlmFeedbackMessage.
@@ -106,21 +114,28 @@ func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
 		md.Map().MoveTo(flat)
 		attrs.Remove(feedback.AttrMetadata)
 		kept := 0
-		e.flatten(attrs, flat, "", &kept)
+		e.flatten(attrs, flat, "", 1, &kept)
 	}
-	e.truncate(attrs, valid)
+	e.truncate(attrs, valid, false)
 	if n := cutValue(lr.Body(), e.cfg.MaxAttributeLength); n > 0 {
 		e.truncated(truncatedAttributeLength, n)
 	}
 }
 
 // flatten moves md's entries to attrs under prefix and their key, a
-// non-empty map's entries under its key and a dot.
-func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, kept *int) {
+// non-empty map's entries under its key and a dot, to maxFlattenDepth
+// levels (a map deeper than that is kept as one value). A flattened key
+// longer than maxFlatKey bytes is dropped, counted as a cut value: keys
+// are never cut, and a record must stay bounded however deep its metadata.
+func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, depth int, kept *int) {
 	md.Range(func(k string, v pcommon.Value) bool {
 		key := prefix + k
-		if v.Type() == pcommon.ValueTypeMap && v.Map().Len() > 0 {
-			e.flatten(attrs, v.Map(), key+".", kept)
+		if len(key) > maxFlatKey {
+			e.truncated(truncatedAttributeLength, 1)
+			return true
+		}
+		if v.Type() == pcommon.ValueTypeMap && v.Map().Len() > 0 && depth < maxFlattenDepth {
+			e.flatten(attrs, v.Map(), key+".", depth+1, kept)
 			return true
 		}
 		if _, exists := attrs.Get(key); exists || reserved[key] {
@@ -138,11 +153,17 @@ func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, kept *int) {
 
 // truncate cuts string and bytes values longer than max_attribute_length,
 // inside maps and arrays too, strings at a UTF-8 boundary, so one pasted
-// essay cannot exceed what backends accept.
-func (e *enricher) truncate(attrs pcommon.Map, keepIDs bool) {
+// essay cannot exceed what backends accept. The ids of a valid record are
+// cut only past the parser's bound (a blank selector, which the parser
+// ignored, has none), and ownWords only when they came in on the record.
+func (e *enricher) truncate(attrs pcommon.Map, keepIDs, keepOwn bool) {
 	limit, n := e.cfg.MaxAttributeLength, 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		if !ownWords[k] && (!keepIDs || !idKeys[k]) {
+		switch {
+		case keepOwn && ownWords[k]:
+		case keepIDs && idKeys[k]:
+			n += cutValue(v, max(limit, feedback.MaxIDLength))
+		default:
 			n += cutValue(v, limit)
 		}
 		return true
@@ -164,7 +185,8 @@ func cutValue(v pcommon.Value, limit int) int {
 		}
 	case pcommon.ValueTypeBytes:
 		if v.Bytes().Len() > limit {
-			v.Bytes().FromRaw(v.Bytes().AsRaw()[:limit])
+			kept := v.Bytes().AsRaw()[:limit] // a copy
+			v.SetEmptyBytes().FromRaw(kept)
 			n++
 		}
 	case pcommon.ValueTypeMap:
@@ -202,6 +224,8 @@ func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 		lr.SetSpanID(f.SpanID)
 		if !f.SpanID.IsEmpty() {
 			lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
+		} else if f.Valid() {
+			lr.Attributes().Remove(feedback.AttrSpanID) // blank or zero: no span named
 		}
 	}
 	e.base(lr, f, correlationUnmatched)
@@ -270,7 +294,7 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store
 		attrs.PutInt(attrDelay, delay)
 	}
 	if e.cfg.MaxAttributeLength < genai.MaxStringBytes {
-		e.truncate(attrs, true) // the completion's strings too, when the limit is below theirs
+		e.truncate(attrs, true, true) // the completion's strings too, when the limit is below theirs
 	}
 	return delay
 }

@@ -3,6 +3,7 @@ package llmfeedbackprocessor
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -339,35 +340,46 @@ func TestLateReadRecordWaitsForTheOtherCopysFate(t *testing.T) {
 	assertNoCount(t, tt, "feedback_duplicates")
 }
 
-// Defect 3g: a stored range that no run writes (cut short, or spanning more
-// keys than any run stores) is counted as corrupt and not followed: the
-// start does not read through it, and what is held from then on is stored
-// and read back after the next restart.
-func TestCorruptStoredRangeIsNotFollowed(t *testing.T) {
-	for name, raw := range map[string][]byte{
-		"cut short": {0xff},
-		"too wide":  encodeRange(1, 1<<40),
-		"backwards": encodeRange(9, 3), // an empty range is (hi+1, hi)
+// Defect 3g: a stored range that no run writes (cut short, backwards) is
+// counted as corrupt and not followed, and one wider than any restore
+// should read (2^24 keys) is counted and read only at its end: the start
+// does not read through billions of keys, and what is held from then on is
+// stored and read back after the next restart. An empty range is nothing
+// left, not corrupt.
+func TestCorruptStoredRangeIsBounded(t *testing.T) {
+	for name, tc := range map[string]struct {
+		raw     []byte
+		corrupt int64
+	}{
+		"cut short":  {raw: []byte{0xff}, corrupt: 1},
+		"too wide":   {raw: encodeRange(1, 1<<40), corrupt: 1},
+		"backwards":  {raw: encodeRange(9, 3), corrupt: 1}, // an empty range is (hi+1, hi)
+		"empty":      {raw: encodeRange(5, 4)},
+		"wraps past": {raw: encodeRange(0, math.MaxUint64), corrupt: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			disk := newFaultDisk()
 			storeRecords(t, disk, 1)
-			disk.set(func(d *faultDisk) { d.m[keyPendingRange] = raw })
+			disk.set(func(d *faultDisk) { d.m[keyPendingRange] = tc.raw })
 			tt := componenttest.NewTelemetry()
 			defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
 			h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
 			withDisk(t, h, disk)
-			metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
-			}, ignore())
+			if tc.corrupt > 0 {
+				metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+					{Value: tc.corrupt, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
+				}, ignore())
+			} else {
+				assertNoCount(t, tt, "storage_errors")
+			}
 			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "after")))
 			require.NoError(t, h.s.Shutdown(ctx))
 
 			again := newHarness(t, storageConfig())
 			withDisk(t, again, disk)
 			_, _, pending := again.s.c.sizes()
-			assert.Equal(t, 1, pending, "what was held after the corrupt range is read back")
+			assert.Equal(t, 1, pending, "what was held after the bad range is read back")
 			require.NoError(t, again.s.Shutdown(ctx))
 		})
 	}

@@ -367,6 +367,14 @@ func TestLimitsCutAtAnyDepth(t *testing.T) {
 	user.PutEmptyMap("gen_ai").PutEmptyMap("response").PutStr("id", "metadata never sets a selector")
 	md.PutEmptySlice("tags").FromRaw([]any{"first-tag", "ok"})
 	md.PutEmptyBytes("blob").FromRaw([]byte("0123456789"))
+	deep := md.PutEmptyMap("d")
+	for range 10_000 { // flattened 8 levels down, the rest one value
+		deep = deep.PutEmptyMap("d")
+	}
+	deep.PutStr("leaf", "a long leaf")
+	md.PutStr(strings.Repeat("k", 300), "a key over 256 bytes is dropped")
+	lr.Attributes().PutStr(attrJoinKey, "came in on the record")
+	lr.Attributes().PutStr("span_id", strings.Repeat(" ", 1000)) // blank: no span named
 	lr.Body().SetEmptyMap().PutStr("text", "a long body")
 	require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
 	require.NoError(t, h.s.Shutdown(ctx))
@@ -382,15 +390,53 @@ func TestLimitsCutAtAnyDepth(t *testing.T) {
 	})
 	_, ok := a.Get("user.gen_ai.response.id")
 	assert.True(t, ok, "under its own dotted key")
+	d, ok := a.Get("d.d.d.d.d.d.d.d")
+	require.True(t, ok, "eight levels flattened")
+	assert.Equal(t, pcommon.ValueTypeMap, d.Type(), "the rest one value")
+	_, ok = a.Get(strings.Repeat("k", 300))
+	assert.False(t, ok)
+	assert.Equal(t, "came", attr(got[0], attrJoinKey), "cut as it came in, then kept")
+	_, ok = a.Get("span_id")
+	assert.True(t, ok, "the matched completion's span id")
+	assert.Len(t, attr(got[0], "span_id"), 16)
 	assert.Equal(t, map[string]any{"text": "a lo"}, got[0].Body().AsRaw())
 	assert.Equal(t, correlationMatched, attr(got[0], attrCorrelation), "the processor's own words whole")
 	assert.Equal(t, eventName, attr(got[0], attrNewRelicEventType))
-	assert.Equal(t, "trace_id", attr(got[0], attrJoinKey))
 	metadatatest.AssertEqualProcessorLlmFeedbackTruncated(t, tt, []metricdata.DataPoint[int64]{
-		// the six above, and the completion's model and service, below the
-		// limit of its own strings
-		{Value: 8, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
+		// the six above, the deep leaf, the long key, the join key that came
+		// in, the blank span_id (cut at the ids' 256 bytes before the matched
+		// completion's replaced it), and the completion's model and service,
+		// below the limit of its own strings
+		{Value: 12, Attributes: attribute.NewSet(attribute.String("reason", "max_attribute_length"))},
 	}, ignore())
+}
+
+// TestNoSpanNamed: a blank or all-zero span_id names no span: the feedback
+// joins the trace's latest completion, and unmatched it carries no span_id.
+func TestNoSpanNamed(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(1), 1, "gpt-4o")))
+	for i, span := range []string{"0000000000000000", "  "} {
+		for _, trace := range []pcommon.TraceID{traceID(1), traceID(2)} {
+			ld := feedbackFor(trace, fmt.Sprintf("fb-%d-%s", i, trace))
+			ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).Attributes().PutStr("span_id", span)
+			require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+		}
+	}
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 4)
+	for _, lr := range got {
+		if lr.TraceID() == traceID(1) {
+			assert.Equal(t, correlationMatched, attr(lr, attrCorrelation))
+			assert.Equal(t, pcommon.SpanID{7: 1}.String(), attr(lr, "span_id"))
+			continue
+		}
+		assert.Equal(t, correlationUnmatched, attr(lr, attrCorrelation))
+		_, has := lr.Attributes().Get("span_id")
+		assert.False(t, has, "unmatched, no span named")
+	}
 }
 
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }

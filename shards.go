@@ -115,9 +115,7 @@ func (cp *cacheParts) find(q store.Query) (store.Match, bool) {
 		if !ok {
 			continue
 		}
-		stats.Completions += m.Conversation.Completions
-		stats.InputTokens += m.Conversation.InputTokens
-		stats.OutputTokens += m.Conversation.OutputTokens
+		stats.Add(m.Conversation)
 		if !found || m.Comp.EndUnixNano > best.Comp.EndUnixNano {
 			best, found = m, true
 		}

@@ -23,11 +23,17 @@ const (
 	keyPendingRange  = "pending/range"
 	keyPendingPrefix = "pending/"
 	restoreBatch     = 512
-	// maxStoredSpan bounds the keys a stored range may span: held records
-	// are written with consecutive numbers, and a range spans them from the
-	// oldest still held, far fewer than this even with one record pinned
-	// for days.
+	// maxStoredSpan bounds the keys a restore reads: held records are
+	// written with consecutive numbers, and a range spans them from the
+	// oldest still held; wider than this, only its last restoreTail keys
+	// are read (one record pinned by a key that never reads, at about 200
+	// records a second, takes a day to get there).
 	maxStoredSpan = 1 << 24
+	// restoreTail is how many keys at the end of a wider range are read.
+	restoreTail = 1 << 16
+	// maxSeq is past any key a run numbers: a range that reaches it is
+	// garbled (and one at the largest uint64 would wrap around).
+	maxSeq = 1 << 62
 )
 
 // Storage error reasons, as the metric attribute.
@@ -389,13 +395,18 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 	lo, n := binary.Uvarint(raw)
 	hi, m := binary.Uvarint(raw[max(n, 0):])
 	switch {
-	case len(raw) == 0, n > 0 && m > 0 && lo == hi+1:
+	case len(raw) == 0, n > 0 && m > 0 && hi < maxSeq && lo == hi+1:
 		return nil // nothing was ever stored, or nothing is left
-	case n <= 0 || m <= 0 || hi < lo || hi-lo >= maxStoredSpan:
-		// Read as it is, it could send the restore through billions of
-		// keys. The keys it spans are left; new ones are written from 1.
+	case n <= 0 || m <= 0 || hi < lo || hi >= maxSeq:
+		// The keys it spans, if any, are left; new ones are written from 1.
 		p.failed(storageCorrupt, fmt.Errorf("the stored range of held feedback (%x) is not one any run writes", raw))
 		return nil
+	case hi-lo >= maxStoredSpan:
+		// Read whole, a garbled range could send the restore through
+		// billions of keys; one this wide from a real run has a record
+		// pinned at its start, and what is still held is at its end.
+		p.failed(storageCorrupt, fmt.Errorf("the stored range of held feedback spans %d keys, from %d to %d; reading back only the last %d", hi-lo+1, lo, hi, restoreTail))
+		lo = hi - restoreTail + 1
 	}
 	var out []*store.PendingRecord
 	p.mu.Lock()

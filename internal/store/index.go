@@ -274,9 +274,7 @@ func (c *Cache) findInConversation(q Query) (Match, bool) {
 		if s.sum.EndUnixNano > q.At || c.conversationID(j) != q.Value {
 			continue
 		}
-		stats.Completions++
-		stats.InputTokens += s.sum.InputTokens
-		stats.OutputTokens += s.sum.OutputTokens
+		stats.Add(ConversationStats{Completions: 1, InputTokens: s.sum.InputTokens, OutputTokens: s.sum.OutputTokens})
 		if best == none || s.sum.EndUnixNano > c.comps[best].sum.EndUnixNano {
 			best = j
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -71,6 +72,22 @@ type Query struct {
 // a feedback record was joined to.
 type ConversationStats struct {
 	Completions, InputTokens, OutputTokens int64
+}
+
+// Add adds o's counts to s, each sum stopping at the largest int64 rather
+// than wrapping: counts come from spans, and a sum of absurd ones must not
+// turn negative.
+func (s *ConversationStats) Add(o ConversationStats) {
+	s.Completions = addSat(s.Completions, o.Completions)
+	s.InputTokens = addSat(s.InputTokens, o.InputTokens)
+	s.OutputTokens = addSat(s.OutputTokens, o.OutputTokens)
+}
+
+func addSat(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Match is the completion a query found.
