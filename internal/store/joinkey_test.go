@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,4 +26,12 @@ func TestDedupeScope(t *testing.T) {
 	assert.NotEqual(t, resp, conv)
 	assert.NotEqual(t, resp, app(0, "gen_ai.response.id"))
 	assert.NotEqual(t, resp, JoinKey{Kind: ByResponse, Hash: HashValue("m-43")}.DedupeScope("gen_ai.response.id"))
+}
+
+// TestConversationStatsSaturate: sums of absurd token counts stop at the
+// largest int64 rather than turning negative.
+func TestConversationStatsSaturate(t *testing.T) {
+	s := ConversationStats{Completions: 1, InputTokens: math.MaxInt64 - 1, OutputTokens: 5}
+	s.Add(ConversationStats{Completions: 1, InputTokens: 5e18, OutputTokens: 7})
+	assert.Equal(t, ConversationStats{Completions: 2, InputTokens: math.MaxInt64, OutputTokens: 12}, s)
 }
