@@ -225,7 +225,7 @@ func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 		if !f.SpanID.IsEmpty() {
 			lr.Attributes().PutStr(feedback.AttrSpanID, f.SpanID.String())
 		} else if f.Valid() {
-			lr.Attributes().Remove(feedback.AttrSpanID) // blank or zero: no span named
+			lr.Attributes().Remove(feedback.AttrSpanID) // blank: no span named
 		}
 	}
 	e.base(lr, f, correlationUnmatched)

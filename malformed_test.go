@@ -52,6 +52,7 @@ func TestMalformedFeedback(t *testing.T) {
 		{"span id int", func(m pcommon.Map) { m.PutInt("span_id", 7) }, "bad_span_id", "span_id is an integer"},
 		{"span id non-hex", func(m pcommon.Map) { m.PutStr("span_id", "nothex!!") }, "bad_span_id", "not hex"},
 		{"span id too long", func(m pcommon.Map) { m.PutStr("span_id", strings.Repeat("1", 17)) }, "bad_span_id", "too long"},
+		{"span id zeros", func(m pcommon.Map) { m.PutStr("span_id", "0000000000000000") }, "bad_span_id", "all zeros"},
 		{"response id double", func(m pcommon.Map) { m.PutDouble("gen_ai.response.id", 1.5) }, "bad_type", "gen_ai.response.id is a double; expected a string or an integer"},
 		{"metadata string", func(m pcommon.Map) { m.PutStr("metadata", `{"a":1}`) }, "bad_type", "metadata is a string"},
 		{"metadata array", func(m pcommon.Map) { m.PutEmptySlice("metadata") }, "bad_type", "metadata is an array"},

@@ -411,13 +411,13 @@ func TestLimitsCutAtAnyDepth(t *testing.T) {
 	}, ignore())
 }
 
-// TestNoSpanNamed: a blank or all-zero span_id names no span: the feedback
-// joins the trace's latest completion, and unmatched it carries no span_id.
+// TestNoSpanNamed: a blank span_id names no span: the feedback joins the
+// trace's latest completion, and unmatched it carries no span_id.
 func TestNoSpanNamed(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, createDefaultConfig().(*Config))
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(1), 1, "gpt-4o")))
-	for i, span := range []string{"0000000000000000", "  "} {
+	for i, span := range []string{"", "  "} {
 		for _, trace := range []pcommon.TraceID{traceID(1), traceID(2)} {
 			ld := feedbackFor(trace, fmt.Sprintf("fb-%d-%s", i, trace))
 			ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).Attributes().PutStr("span_id", span)

@@ -1,7 +1,6 @@
 package feedback
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -334,13 +333,13 @@ func readID(f *Feedback, attrs pcommon.Map) {
 
 // readSelectors reads span_id and gen_ai.response.id, which pick one
 // completion inside a trace when the record names a trace. An empty value
-// counts as absent, as does the all-zero span id, OpenTelemetry's "no span"
-// (what an app formatting the span id of no active span sends).
+// counts as absent; an all-zero span id is malformed, as an all-zero trace
+// id is.
 func readSelectors(f *Feedback, attrs pcommon.Map) {
 	if v, ok := present(attrs, AttrSpanID); ok {
 		if v.Type() != pcommon.ValueTypeStr {
 			f.fail(ReasonBadSpanID, "span_id is %s; expected a string of 16 hex digits", typeName(v))
-		} else if id, err := ParseSpanID(v.Str()); err != nil && !errors.Is(err, errZeroSpanID) {
+		} else if id, err := ParseSpanID(v.Str()); err != nil {
 			f.fail(ReasonBadSpanID, "%s", err)
 		} else {
 			f.SpanID = id

@@ -138,6 +138,7 @@ func TestParseInvalid(t *testing.T) {
 		{name: "span_id map", over: []kv{{AttrSpanID, map[string]any{}}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "map"},
 		{name: "span_id non-hex", over: []kv{{AttrSpanID, "00f067aa0ba902bx"}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "not hex"},
 		{name: "span_id too long", over: []kv{{AttrSpanID, validSpan + "00"}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "too long"},
+		{name: "span_id all zeros", over: []kv{{AttrSpanID, strings.Repeat("0", 16)}}, reason: ReasonBadSpanID, field: AttrSpanID, has: "all zeros"},
 
 		// metadata, category, message
 		{name: "metadata string", over: []kv{{AttrMetadata, `{"k":"v"}`}}, reason: ReasonBadType, field: AttrMetadata, has: "str"},
@@ -255,9 +256,7 @@ func TestParseValid(t *testing.T) {
 		},
 		{name: "id int read as a string", over: []kv{{AttrID, 42}}, ts: 1_000, want: Feedback{TraceID: attrTrace, ID: "42", Time: 1_000}},
 		{name: "short span_id left-padded", over: []kv{{AttrSpanID, "1"}}, ts: 1_000, want: Feedback{TraceID: attrTrace, SpanID: pcommon.SpanID{7: 1}, Time: 1_000}},
-		// An empty value counts as absent; so does the all-zero span id,
-		// OpenTelemetry's "no span".
-		{name: "span_id all zeros is no span", over: []kv{{AttrSpanID, strings.Repeat("0", 16)}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
+		// An empty value counts as absent.
 		{name: "span_id empty string is absent", over: []kv{{AttrSpanID, " "}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "span_id with no value is absent", over: []kv{{AttrSpanID, empty{}}}, ts: 1_000, want: Feedback{TraceID: attrTrace, Time: 1_000}},
 		{name: "gen_ai.response.id selector as an integer, as a join key", over: []kv{{AttrResponseID, 7}}, ts: 1_000, want: Feedback{TraceID: attrTrace, ResponseID: "7", Time: 1_000}},
@@ -391,7 +390,7 @@ func FuzzParse(f *testing.F) {
 			if _, err := ParseSpanID(span); flags&4 != 0 && err == nil {
 				require.False(t, fb.SpanID.IsEmpty(), "a valid span_id is read")
 			} else {
-				// absent, empty or all zeros: no span picked
+				// absent or empty: no span picked
 				require.True(t, fb.SpanID.IsEmpty(), "span_id %q", span)
 			}
 			return

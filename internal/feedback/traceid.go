@@ -65,13 +65,10 @@ func ParseSpanID(s string) (pcommon.SpanID, error) {
 		return id, fmt.Errorf("span_id %s is not hex: %w", quote(s), err)
 	}
 	if id.IsEmpty() {
-		return id, fmt.Errorf("span_id %s is all zeros, which is not a valid span id: %w", quote(s), errZeroSpanID)
+		return id, fmt.Errorf("span_id %s is all zeros, which is not a valid span id", quote(s))
 	}
 	return id, nil
 }
-
-// errZeroSpanID is the all-zero span id: OpenTelemetry's "no span".
-var errZeroSpanID = errors.New("no span")
 
 // undash turns a UUID or a traceparent into the trace id's hex digits.
 func undash(t string) (string, bool) {
