@@ -176,6 +176,17 @@ func TestShutdownEmitsWhatStorageDoesNotHave(t *testing.T) {
 	}
 }
 
+// restartOn starts a processor on disk, as after a restart, with its own
+// telemetry.
+func restartOn(t *testing.T, disk *faultDisk) (*harness, *componenttest.Telemetry) {
+	t.Helper()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	return h, tt
+}
+
 // storeRecords writes n held records to disk as an earlier run would have.
 func storeRecords(t *testing.T, disk *faultDisk, n int) {
 	t.Helper()
@@ -233,10 +244,7 @@ func TestCorruptStoredRecordsAreDeleted(t *testing.T) {
 	mangle(1, func(r *store.PendingRecord) { r.Key.Kind = store.ByConversation + 1 })
 	mangle(2, func(r *store.PendingRecord) { r.Data = []byte{0x0a, 0xff} })
 
-	tt := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
-	withDisk(t, h, disk)
+	h, tt := restartOn(t, disk)
 	_, _, pending := h.s.c.sizes()
 	assert.Equal(t, 1, pending, "the sound record is held again")
 	require.True(t, h.s.c.persist.sync(ctx))
@@ -273,10 +281,7 @@ func TestLateReadRecordSentAgainMeanwhileIsADuplicate(t *testing.T) {
 		delete(d.m, keySeen) // the crash came first
 		d.failKeys[pendingKey(1)] = true
 	})
-	tt := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
-	withDisk(t, h, disk)
+	h, tt := restartOn(t, disk)
 	_, _, pending := h.s.c.sizes()
 	require.Zero(t, pending, "the record could not be read")
 
@@ -307,10 +312,7 @@ func TestLateReadRecordWaitsForTheOtherCopysFate(t *testing.T) {
 		delete(d.m, keySeen)
 		d.failKeys[pendingKey(1)] = true
 	})
-	tt := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
-	withDisk(t, h, disk)
+	h, tt := restartOn(t, disk)
 	h.clock.Advance(time.Minute)
 	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(100), 1, "gpt-4o")))
 
@@ -327,6 +329,7 @@ func TestLateReadRecordWaitsForTheOtherCopysFate(t *testing.T) {
 
 	disk.set(func(d *faultDisk) { delete(d.failKeys, pendingKey(1)) })
 	h.s.c.persist.readUnread()
+	require.True(t, h.s.c.persist.sync(ctx)) // a delete would be written by now
 	assert.True(t, disk.has(pendingKey(1)), "not deleted while the other copy's fate is open")
 	close(release)
 	require.ErrorIs(t, <-done, refuse)
@@ -362,10 +365,7 @@ func TestCorruptStoredRangeIsBounded(t *testing.T) {
 			disk := newFaultDisk()
 			storeRecords(t, disk, 1)
 			disk.set(func(d *faultDisk) { d.m[keyPendingRange] = tc.raw })
-			tt := componenttest.NewTelemetry()
-			defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-			h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
-			withDisk(t, h, disk)
+			h, tt := restartOn(t, disk)
 			if tc.corrupt > 0 {
 				metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
 					{Value: tc.corrupt, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
@@ -393,10 +393,7 @@ func TestGarbledStorageStopsNothing(t *testing.T) {
 	disk := newFaultDisk()
 	storeRecords(t, disk, 3)
 	disk.set(func(d *faultDisk) { d.corrupt = true })
-	tt := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
-	h := newHarnessWith(t, storageConfig(), metadatatest.NewSettings(tt))
-	withDisk(t, h, disk)
+	h, tt := restartOn(t, disk)
 	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 3, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
 	}, ignore())
