@@ -176,7 +176,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord, late bool) {
 			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
 		}
 		id := store.SeenID{Trace: r.Key.DedupeScope(r.KeyName), ID: r.FeedbackID}
-		if at, ok := c.seen.At(id.Trace, id.ID); late && ok && at > c.startedAt {
+		if late && c.acceptedSinceStart(id) {
 			if c.inFlight[id] > 0 {
 				again = append(again, r)
 			} else {
@@ -204,6 +204,13 @@ func (c *correlator) restorePending(rs []*store.PendingRecord, late bool) {
 	c.emitter.enqueue(ready)
 	c.tel.pendingOverflow(int64(len(overflow)))
 	c.emitter.release(overflow, unmatchedOverflow)
+}
+
+// acceptedSinceStart reports whether id was accepted since the start, not
+// restored with the saved window or a stored record; call with mu held.
+func (c *correlator) acceptedSinceStart(id store.SeenID) bool {
+	at, ok := c.seen.At(id.Trace, id.ID)
+	return ok && at > c.startedAt
 }
 
 // appKeyIndex is where name is in join::keys; past the end when it is no

@@ -395,12 +395,14 @@ func (p *persister) restorePending(ctx context.Context) []*store.PendingRecord {
 	lo, n := binary.Uvarint(raw)
 	hi, m := binary.Uvarint(raw[max(n, 0):])
 	switch {
-	case len(raw) == 0, n > 0 && m > 0 && hi < maxSeq && lo == hi+1:
-		return nil // nothing was ever stored, or nothing is left
-	case n <= 0 || m <= 0 || hi < lo || hi >= maxSeq:
+	case len(raw) == 0:
+		return nil // nothing was ever stored
+	case n <= 0 || m <= 0 || hi >= maxSeq || lo > hi+1:
 		// The keys it spans, if any, are left; new ones are written from 1.
 		p.failed(storageCorrupt, fmt.Errorf("the stored range of held feedback (%x) is not one any run writes", raw))
 		return nil
+	case lo == hi+1:
+		return nil // nothing is left
 	case hi-lo >= maxStoredSpan:
 		// Read whole, a garbled range could send the restore through
 		// billions of keys; one this wide from a real run has a record
@@ -458,34 +460,30 @@ func (p *persister) markUnread(seq uint64, key string) {
 func (p *persister) decode(start uint64, ops []*storage.Operation) []*store.PendingRecord {
 	// Decoded before the lock is taken: a record's body is decoded whole
 	// to be checked, and the logs path waits on the lock.
-	recs := make([]*store.PendingRecord, len(ops))
-	var corrupt []int
+	var out []*store.PendingRecord
+	var corrupt []uint64
 	for i, op := range ops {
 		if op.Value == nil {
 			continue
 		}
+		seq := start + uint64(i)
 		r, err := store.UnmarshalPending(op.Value)
 		if err != nil {
 			p.tel.storageError(storageCorrupt)
 			p.logger.Error("a stored feedback record is corrupt; deleting it", zap.String("key", op.Key), zap.Error(err))
-			corrupt = append(corrupt, i)
+			corrupt = append(corrupt, seq)
 			continue
 		}
-		recs[i] = r
+		r.Seq, r.Stored = seq, true
+		out = append(out, r)
 	}
-	var out []*store.PendingRecord
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, i := range corrupt {
-		p.queue = append(p.queue, write{seq: start + uint64(i)})
+	for _, seq := range corrupt {
+		p.queue = append(p.queue, write{seq: seq})
 	}
-	for i, r := range recs {
-		if r == nil {
-			continue
-		}
-		r.Seq, r.Stored = start+uint64(i), true
+	for _, r := range out {
 		p.live[r.Seq] = r
-		out = append(out, r)
 	}
 	return out
 }
