@@ -144,3 +144,35 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+// A peer's run that failed (its collector stalled and would not stop) is
+// left out of the figures and does not fail the load test; the other
+// modes' runs of its round still count.
+func TestFailedPeerRunIsLeftOut(t *testing.T) {
+	failed := fakeRun(0, modeGroupByTrace, 1e6, 30, 520, true)
+	failed.failed = "collector did not stop within 30s of terminated; killed"
+	failed.notUsed = append(failed.notUsed, "the run failed: "+failed.failed)
+	failed.judge(1, 0.9)
+	if failed.used() || !failed.ok() {
+		t.Fatalf("failed peer run: used %v, ok %v; want left out, not failing the test", failed.used(), failed.ok())
+	}
+	runs := []result{
+		fakeRun(0, modeNone, 1e6, 10, 20, true),
+		fakeRun(0, modeOurs, 1e6, 11, 120, true),
+		fakeRun(0, modeTailSampling, 1e6, 20, 1020, true),
+		failed,
+	}
+	f := summarize(runs, []mode{modeNone, modeOurs, modeTailSampling, modeGroupByTrace})
+	if g := f.modes[modeGroupByTrace]; g.used != 0 || g.runs != 1 {
+		t.Errorf("groupbytrace used %d of %d runs, want 0 of 1", g.used, g.runs)
+	}
+	if !math.IsNaN(f.addedCPU[modeGroupByTrace]) || math.IsNaN(f.addedCPU[modeTailSampling]) {
+		t.Errorf("added CPU: vs groupbytrace %v (want NaN), vs tail_sampling %v (want a figure)",
+			f.addedCPU[modeGroupByTrace], f.addedCPU[modeTailSampling])
+	}
+	// Without the failure, the same run fails the check: it sent no feedback.
+	failed.failed = ""
+	if failed.ok() {
+		t.Error("a run with no feedback checked passes ok()")
+	}
+}

@@ -36,6 +36,8 @@ type result struct {
 	fb      feedbackCheck
 	// Why the run's figures are left out; none when they are used.
 	notUsed []string
+	// Why a peer's run ended early (it stalled, or did not stop when told).
+	failed string
 }
 
 // judge leaves the run out of the figures when the collector was not
@@ -44,8 +46,12 @@ type result struct {
 // still growing into memory it had never touched, which costs page faults a
 // collector that has run a while does not pay), or when requests failed
 // (the memory_limiter refused them: the budget is too small for the mode at
-// this rate, and the figures measure the refusals).
+// this rate, and the figures measure the refusals). A peer's failed run is
+// left out already.
 func (r *result) judge(capacity int, cpuBound float64) {
+	if r.failed != "" {
+		return
+	}
 	if share := r.cpuBusy / float64(capacity); share < cpuBound {
 		r.notUsed = append(r.notUsed, fmt.Sprintf("not CPU-bound: %.2f of its CPU, under %.2f", share, cpuBound))
 	}
@@ -64,7 +70,13 @@ func (r result) spansPerSec() float64 { return r.spans / r.measured.Seconds() }
 // cpuPerMillionSpans is the collector's CPU-seconds per million spans taken in.
 func (r result) cpuPerMillionSpans() float64 { return r.cpu.Seconds() / r.spans * 1e6 }
 
+// ok reports whether the run's feedback came out as it should: once each,
+// and joined with llm_feedback. A peer's failed run is reported as not used
+// and not checked.
 func (r result) ok() bool {
+	if r.failed != "" {
+		return true
+	}
 	if r.fb.sent == 0 || r.fb.once != r.fb.sent || r.fb.dup != 0 || r.fb.stray != 0 {
 		return false
 	}
@@ -73,6 +85,10 @@ func (r result) ok() bool {
 
 func (r result) print(capacity int) {
 	p := fmt.Sprintf("round %d %-13s", r.round, r.mode)
+	if r.failed != "" && r.measured == 0 {
+		log.Printf("%s NOT USED: %s", p, strings.Join(r.notUsed, "; "))
+		return
+	}
 	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d",
 		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
 	log.Printf("%s collector CPU %.2f of its %d; %.2f CPU-s per million spans (%.0f%% in the kernel, %.0f page faults per thousand spans); load generator CPU %.2f",
