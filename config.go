@@ -203,11 +203,13 @@ func (cfg *Config) Validate() error {
 const maxDuration = 10 * 365 * 24 * time.Hour
 
 // joinKeysTaken are attribute names join::keys cannot use: the keys the
-// join already reads, and the feedback's own fields.
+// join already reads, the feedback's own fields, and the event name that
+// marks a record as feedback (every record would carry the same value).
+// sdk/go's builtinKeys refuses the same names, with these and reserved.
 var joinKeysTaken = map[string]bool{
 	"trace_id": true, "span_id": true, "gen_ai.response.id": true, "gen_ai.conversation.id": true,
 	"session.id": true, "id": true, "rating": true, "category": true, "message": true, "metadata": true,
-	"ingest_source": true,
+	"ingest_source": true, "event.name": true, "otel.event.name": true,
 }
 
 func (j *JoinConfig) validate() []error {
@@ -223,7 +225,7 @@ func (j *JoinConfig) validate() []error {
 		case strings.TrimSpace(k) != k:
 			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, with leading or trailing spaces, which no attribute name has", i, k))
 		case joinKeysTaken[k]:
-			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which the join reads already or a feedback field uses; name an attribute of your own", i, k))
+			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which the join reads already, a feedback field uses or marks feedback; name an attribute of your own", i, k))
 		case reserved[k] || strings.HasPrefix(k, "llm.feedback.") || strings.HasPrefix(k, "llm.conversation.") || strings.HasPrefix(k, "llm.completion."):
 			errs = append(errs, fmt.Errorf("join::keys[%d] is %q, which this processor writes on its output; name an attribute of your own", i, k))
 		case seen[k]:

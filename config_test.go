@@ -87,7 +87,7 @@ func TestValidateOtherKeys(t *testing.T) {
 	cfg.Pending.ShutdownTimeout = -time.Millisecond
 	cfg.StorageTimeout = 0
 	cfg.StorageQueueSize = -1
-	cfg.Join.Keys = []string{"app.message_id", "", "trace_id", "app.message_id", " app.turn ", "llm.feedback.join_key", "gen_ai.request.model", "d", "e"}
+	cfg.Join.Keys = []string{"app.message_id", "", "trace_id", "app.message_id", " app.turn ", "llm.feedback.join_key", "gen_ai.request.model", "event.name", "llm.conversation.completions"}
 	cfg.Join.MaxConversations = 0
 	cfg.StorageFlushInterval = -time.Second
 	cfg.MaxAttributeLength = 0
@@ -111,6 +111,8 @@ func TestValidateOtherKeys(t *testing.T) {
 		`join::keys[4] is " app.turn ", with leading or trailing spaces`,
 		`join::keys[5] is "llm.feedback.join_key", which this processor writes on its output`,
 		`join::keys[6] is "gen_ai.request.model", which this processor writes on its output`,
+		`join::keys[7] is "event.name", which the join reads already, a feedback field uses or marks feedback`,
+		`join::keys[8] is "llm.conversation.completions", which this processor writes on its output`,
 		"pending::ttl must be at most 87600h0m0s, got 876000h0m0s",
 		"storage_write_wait must be from 0 to 87600h0m0s, got -1s",
 		"join::max_conversations must be a positive integer, got 0",

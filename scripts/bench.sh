@@ -101,8 +101,11 @@ $GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" .
 
 echo "== load test: $LOADGEN_MODES, $LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each"
 $GO build -o "$out/loadgen" ./cmd/loadgen
-# A failed load test (feedback lost, duplicated or joined wrongly, or no
-# collector) still lets every figure below print, then fails the run.
+# A failed load test (feedback lost, duplicated or joined wrongly; a
+# collector of llm_feedback or none that fails, or exits with an error when
+# stopped; a peer whose every run failed) still lets every figure below
+# print, then fails the run. A peer's run that fails (groupbytrace stalls
+# under its backlog now and then) is only left out.
 loadgen_rc=0
 pin=() collector_cpus=""
 if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
@@ -144,14 +147,15 @@ parallel() {
 		}
 		END { for (i = 1; i <= a && i <= b; i++) if (two[i] > 0) printf "%.3f\n", one[i] / two[i] }' "$out/parallel.txt" | median
 }
-# cpu_shares: for each of llm_feedback's load-test runs, the share of the
+# cpu_shares: for each of llm_feedback's load-test runs that is used (the
+# load generator renames the profiles of the others), the share of the
 # collector's CPU profile samples in llm_feedback's own code
 # (scripts/cpu-share.awk), one per line. Unlike the pair ratios, it does not
 # move with how fast the machine happens to be while one mode runs.
 cpu_shares() {
 	for f in "$out"/prof/llm_feedback-*.prof; do
 		[[ -f $f ]] && $GO tool pprof -traces "$f" 2>/dev/null | awk -f scripts/cpu-share.awk
-	done
+	done | { grep -v NaN || true; } # a profile without samples is no figure
 }
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 

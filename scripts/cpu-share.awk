@@ -23,7 +23,10 @@ function done() {
 	if (ours || emitted) mine += val
 	val = 0
 }
+# A sample's block: pprof label lines ("key: value"), if any, then its value
+# and leaf frame on one line, then the callers, a frame a line.
 /^-+\+/ { if (inblock) done(); inblock = 1; first = 1; decided = 0; ours = 0; emitted = 0; next }
+inblock && first && $1 !~ /^[0-9.]+[a-z]*$/ { next }
 inblock && first { val = ms($1); first = 0; check($2); next }
 inblock && NF > 0 { check($1) }
 END {

@@ -170,6 +170,12 @@ func TestFailedPeerRunIsLeftOut(t *testing.T) {
 		t.Errorf("added CPU: vs groupbytrace %v (want NaN), vs tail_sampling %v (want a figure)",
 			f.addedCPU[modeGroupByTrace], f.addedCPU[modeTailSampling])
 	}
+	if f, all := failedRuns(runs, modeGroupByTrace); f != 1 || all != 1 {
+		t.Errorf("failedRuns(groupbytrace) = %d of %d, want 1 of 1: a load test whose every groupbytrace run failed must fail", f, all)
+	}
+	if f, _ := failedRuns(runs, modeTailSampling); f != 0 {
+		t.Errorf("failedRuns(tail_sampling) = %d, want 0", f)
+	}
 	// Without the failure, the same run fails the check: it sent no feedback.
 	failed.failed = ""
 	if failed.ok() {

@@ -106,7 +106,7 @@ func main() {
 	flag.Float64Var(&o.feedbackPct, "feedback-pct", 2, "percent of completions that get feedback")
 	flag.Float64Var(&o.beforePct, "before-pct", 50, "percent of feedback sent before the batch holding its span")
 	flag.DurationVar(&o.pendingTTL, "pending-ttl", 30*time.Second, "llm_feedback pending::ttl")
-	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling and groupbytrace")
+	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling (groupbytrace keeps its default, 1,000,000: full, it stalls)")
 	flag.DurationVar(&o.holdFor, "hold-for", 30*time.Second, "tail_sampling decision_wait and groupbytrace wait_duration")
 	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 6144, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
 	flag.StringVar(&o.gogc, "collector-gogc", "off", "GOGC of the collector: off leaves the pacing of its GC to the budget alone, the same for every mode")
@@ -207,18 +207,44 @@ func run(ctx context.Context, o options) error {
 			}
 			res.judge(capacity, o.cpuBound)
 			res.print(capacity)
+			if !res.used() && o.cpuProfile != "" {
+				// Only the profiles of runs used count (scripts/bench.sh
+				// reads MODE-ROUND.prof); the others stay, renamed.
+				path := profilePath(o, m, r)
+				if _, err := os.Stat(path); err == nil {
+					_ = os.Rename(path, path+".not-used")
+				}
+			}
 			runs = append(runs, res)
 		}
 	}
 
 	f := summarize(runs, o.modes)
 	f.print(os.Stdout)
+	for _, m := range o.modes {
+		if failed, all := failedRuns(runs, m); failed > 0 && failed == all {
+			return fmt.Errorf("every run of %s failed (see above): its figures are missing", m)
+		}
+	}
 	for _, r := range runs {
 		if !r.ok() {
 			return fmt.Errorf("some feedback did not come out exactly once (and joined to the completion that ended last in its trace, with llm_feedback); see above")
 		}
 	}
 	return nil
+}
+
+// failedRuns counts mode m's runs that failed, and all its runs.
+func failedRuns(runs []result, m mode) (failed, all int) {
+	for _, r := range runs {
+		if r.mode == m {
+			all++
+			if r.failed != "" {
+				failed++
+			}
+		}
+	}
+	return failed, all
 }
 
 // goMemLimit is the GOMEMLIMIT of a budget of limitMiB: 80% of it, as the

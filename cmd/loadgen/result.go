@@ -95,6 +95,10 @@ func (r result) print(capacity int) {
 		p, r.cpuBusy/float64(capacity), capacity, r.cpuPerMillionSpans(), 100*r.systemCPU.Seconds()/r.cpu.Seconds(), float64(r.faults)/r.spans*1000, r.selfBusy)
 	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC; at the end %d MiB live, %.0f traces held",
 		p, float64(r.peakRSS)/(1<<20), r.gc.peakLive>>20, r.gc.cycles, r.gc.share*100, r.endLive>>20, r.tracesHeld)
+	if r.failed != "" {
+		log.Printf("%s NOT USED: %s", p, strings.Join(r.notUsed, "; "))
+		return
+	}
 	log.Printf("%s feedback sent %d, out exactly once %d, joined %d, duplicated %d, missing %d, not joined %d, not sent by us %d, "+
 		"export failed and not taken %d, its span's export failed %d",
 		p, r.fb.sent, r.fb.once, r.fb.joined, r.fb.dup, r.fb.missing, r.fb.notJoined, r.fb.stray, r.fb.notTaken, r.fb.spanFailed)

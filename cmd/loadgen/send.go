@@ -70,6 +70,11 @@ func (l *ledger) spanFailed(ids []string) {
 	}
 }
 
+// profilePath is where the CPU profile of mode m's run in round r goes.
+func profilePath(o options, m mode, r int) string {
+	return filepath.Join(o.cpuProfile, fmt.Sprintf("%s-%d.prof", m, r))
+}
+
 func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint64) (result, error) {
 	log.Printf("%-13s starting collector", m)
 	c, err := startCollector(bin, dir, m, o)
@@ -106,6 +111,12 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		warmup = max(warmup, o.holdFor)
 	}
 	log.Printf("%-13s sending for %s (+%s warmup) from %d senders", m, o.duration, warmup, o.senders)
+	// However the run ends, its senders stop with it: left running, they
+	// would take the load generator's CPU from every later run.
+	defer func() {
+		stopAt.Store(0)
+		wg.Wait()
+	}()
 	for w := 0; w < o.senders; w++ {
 		// Templates are made before the clock matters, then refreshed.
 		gen := benchdata.New(seed*1000 + uint64(w))
@@ -135,8 +146,6 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		waitCacheSteady(ctx, c, warmDeadline)
 	}
 	if ctx.Err() != nil {
-		stopAt.Store(0)
-		wg.Wait()
 		return result{}, ctx.Err()
 	}
 	if extra := time.Since(start) - warmup; extra > time.Second {
@@ -152,7 +161,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	if o.cpuProfile != "" {
 		profiled = make(chan error, 1)
 		go func() {
-			profiled <- c.cpuProfile(o.duration-time.Second, filepath.Join(o.cpuProfile, fmt.Sprintf("%s-%d.prof", m, seed-1)))
+			profiled <- c.cpuProfile(o.duration-time.Second, profilePath(o, m, int(seed-1)))
 		}()
 	}
 	wg.Wait()
@@ -215,10 +224,11 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	}
 	res.peakRSS = c.procStatus("VmHWM")
 	stopped = true
-	if err := c.stop(syscall.SIGTERM); err != nil {
-		return res, err
-	}
+	stopErr := c.stop(syscall.SIGTERM)
 	res.gc = readGCTrace(c.output())
+	if stopErr != nil {
+		return res, stopErr
+	}
 	// Read again after shutdown: anything emitted twice, or at shutdown
 	// as unmatched, is in the file now.
 	res.fb, err = checkFeedback(path, led.sent, with)

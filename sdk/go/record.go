@@ -327,10 +327,21 @@ var builtinKeys = map[string]string{
 	"event.name":          "it marks the record as feedback",
 	"otel.event.name":     "it marks the record as feedback",
 	"newrelic.event.type": "it marks the record as feedback",
+	// The completion's fields, which the processor writes on its output.
+	"duration":                       "the processor writes it on its output",
+	"error":                          "the processor writes it on its output",
+	"gen_ai.operation.name":          "the processor writes it on its output",
+	"gen_ai.provider.name":           "the processor writes it on its output",
+	"gen_ai.request.model":           "the processor writes it on its output",
+	"gen_ai.response.model":          "the processor writes it on its output",
+	"gen_ai.usage.input_tokens":      "the processor writes it on its output",
+	"gen_ai.usage.output_tokens":     "the processor writes it on its output",
+	"gen_ai.response.finish_reasons": "the processor writes it on its output",
 }
 
-// outputPrefix starts the attributes the processor writes on its output.
-const outputPrefix = "llm.feedback."
+// outputPrefixes start the attributes the processor writes on its output;
+// its join::keys refuses them, as it refuses builtinKeys.
+var outputPrefixes = []string{"llm.feedback.", "llm.conversation.", "llm.completion."}
 
 func checkKeyName(key string) error {
 	switch {
@@ -338,8 +349,11 @@ func checkKeyName(key string) error {
 		return fmt.Errorf("key name is empty; expected an attribute name listed in the processor's join::keys, such as \"app.message_id\"")
 	case strings.TrimSpace(key) != key:
 		return fmt.Errorf("key name %s has leading or trailing spaces; the processor compares names exactly", quote(key))
-	case strings.HasPrefix(key, outputPrefix):
-		return fmt.Errorf("key name %s is written by the processor (%s*); expected the app's own attribute", quote(key), outputPrefix)
+	}
+	for _, prefix := range outputPrefixes {
+		if strings.HasPrefix(key, prefix) {
+			return fmt.Errorf("key name %s is written by the processor (%s*); expected the app's own attribute", quote(key), prefix)
+		}
 	}
 	if instead, ok := builtinKeys[key]; ok {
 		return fmt.Errorf("key name %s is a built-in feedback attribute (%s); expected the app's own attribute, such as \"app.message_id\"", quote(key), instead)
