@@ -69,9 +69,11 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
 	id := store.SeenID{Trace: q.Key.DedupeScope(f.Key.Name), ID: f.ID}
+	// In flight is asked first: the dedupe window may have let the id go
+	// (feedback::dedupe_max_ids) while its batch is still out.
 	c.mu.Lock()
-	accepted := c.seen.Accept(id.Trace, f.ID, now)
-	inFlight := !accepted && c.inFlight[id] > 0 && !b.has(id)
+	inFlight := c.inFlight[id] > 0 && !b.has(id)
+	accepted := !inFlight && c.seen.Accept(id.Trace, f.ID, now)
 	if accepted {
 		c.inFlight[id]++
 	}

@@ -346,7 +346,11 @@ func (e *emitter) stop(ctx context.Context) {
 		}
 		held := e.c.drainPending()
 		if e.c.persist != nil {
-			e.c.persist.sync(ctx)
+			// Half the budget at most: a disk that hangs must leave the
+			// last flush time to send what it did not take.
+			syncCtx, cancelSync := context.WithTimeout(ctx, e.c.cfg.Pending.ShutdownTimeout/2)
+			e.c.persist.sync(syncCtx)
+			cancelSync()
 			kept := held[:0]
 			for _, r := range held {
 				if !e.c.persist.stored(r) {

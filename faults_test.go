@@ -176,6 +176,55 @@ func TestShutdownEmitsWhatStorageDoesNotHave(t *testing.T) {
 	}
 }
 
+// A disk that fails, or hangs, once a record was delivered (its delete is
+// then tried again with every write) does not use up the shutdown: the
+// queued writes are tried once, and a record held meanwhile, which the disk
+// never took, is still sent by the last flush to a next consumer that
+// honours its context. Before, shutdown waited for an empty write queue,
+// which a failing disk never gives, and the last flush ran out of time.
+func TestShutdownWithFailingDiskStillSendsWhatItHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(d *faultDisk, release chan struct{})
+	}{
+		{"failing", func(d *faultDisk, _ chan struct{}) { d.failAll(true) }},
+		{"hung", func(d *faultDisk, release chan struct{}) { d.set(func(d *faultDisk) { d.hang = release }) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := storageConfig()
+			cfg.StorageTimeout = 100 * time.Millisecond
+			cfg.StorageWriteWait = 0
+			cfg.Pending.ShutdownTimeout = time.Second
+			h := newHarness(t, cfg)
+			var got []plog.Logs
+			h.s.c.setNext(consumerFunc(func(ctx context.Context, ld plog.Logs) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				got = append(got, ld)
+				return nil
+			}))
+			disk := newFaultDisk()
+			withDisk(t, h, disk)
+			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(1), "a")))
+			require.True(t, h.s.c.persist.sync(ctx), "a is written")
+			release := make(chan struct{})
+			defer close(release)
+			tc.fault(disk, release)
+			require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(1), 1, "m")))
+			h.s.c.emitter.flush(ctx) // a delivered; its delete fails or hangs
+			require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(2), "b")))
+			require.NoError(t, h.s.Shutdown(ctx))
+			var ids []string
+			for _, lr := range feedbackRecords(got) {
+				ids = append(ids, attr(lr, "id")+":"+attr(lr, attrCorrelation))
+			}
+			assert.Equal(t, []string{"a:" + correlationMatched, "b:" + correlationUnmatched}, ids)
+		})
+	}
+}
+
 // restartOn starts a processor on disk, as after a restart, with its own
 // telemetry.
 func restartOn(t *testing.T, disk *faultDisk) (*harness, *componenttest.Telemetry) {
@@ -728,6 +777,49 @@ func TestRetryWhileFirstTryInFlight(t *testing.T) {
 	require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)))
 	require.NoError(t, h.logs.ConsumeLogs(ctx, clone(batch)), "a later copy is a duplicate")
 	require.Len(t, feedbackRecords(h.lsink.AllLogs()), 1)
+	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// The retry is refused while the first try is out even when the dedupe
+// window has let the id go meanwhile (here a window of one id, which the
+// next feedback takes): before, the retry was accepted as new, and both
+// tries were delivered.
+func TestRetryWhileFirstTryInFlightAfterTheWindowLetItGo(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Feedback.DedupeMaxIDs = 1
+	h := newHarness(t, cfg)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(4), 1, "gpt-4o")))
+	next := blockNext(h)
+	batch := feedbackFor(traceID(4), "X")
+	first := make(chan error)
+	go func() { first <- h.logs.ConsumeLogs(ctx, clone(batch)) }()
+	<-next.entered
+	// Held, not sent on: it takes the window's one place.
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "later", "Y")))
+
+	retry := make(chan error, 1)
+	go func() { retry <- h.logs.ConsumeLogs(ctx, clone(batch)) }()
+	select {
+	case err := <-retry:
+		require.ErrorContains(t, err, "is being delivered by another request")
+	case <-next.entered:
+		next.release <- nil // the retry, taken as new
+		next.release <- nil // the first try
+		<-first
+		<-retry
+		t.Fatal("the retry was accepted while the first try was out")
+	}
+	next.release <- nil
+	require.NoError(t, <-first)
+	h.logs.next = h.lsink
+	n := 0
+	for _, lr := range feedbackRecords(h.lsink.AllLogs()) {
+		if attr(lr, "id") == "X" {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "X delivered once")
 	require.NoError(t, h.s.Shutdown(ctx))
 }
 

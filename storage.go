@@ -82,6 +82,7 @@ type persister struct {
 	queuedSets int
 	inflight   bool
 	progress   chan struct{} // closed after each write, for sync and waitTried
+	writes     uint64        // writes tried so far, for sync
 	tried      uint64        // the highest sequence number whose write was tried
 	slow       bool          // a wait ran out: not waited for again until a write ends
 	saved      uint64        // snapshot version last saved
@@ -353,6 +354,7 @@ func (p *persister) writeQueued() {
 			}
 		}
 	}
+	p.writes++
 	close(p.progress)
 	p.progress = make(chan struct{})
 	p.mu.Unlock()
@@ -361,9 +363,24 @@ func (p *persister) writeQueued() {
 	}
 }
 
-// sync waits until every write queued so far was tried, or ctx is done.
+// sync waits until every write queued so far was tried once, or ctx is
+// done: the write in flight, if any, and the one that takes the queue. A
+// write that fails puts its deletes back in the queue, so waiting for an
+// empty queue would wait for as long as the disk fails.
 func (p *persister) sync(ctx context.Context) bool {
-	return p == nil || p.waitFor(ctx, func() bool { return len(p.queue) == 0 && !p.inflight })
+	if p == nil {
+		return true
+	}
+	p.mu.Lock()
+	want := p.writes
+	if p.inflight {
+		want++
+	}
+	if len(p.queue) > 0 {
+		want++
+	}
+	p.mu.Unlock()
+	return p.waitFor(ctx, func() bool { return p.writes >= want })
 }
 
 // restoreState reads the saved cache and dedupe window.
