@@ -66,6 +66,10 @@ type correlator struct {
 	// version counts changes to the cache and the dedupe window, so an
 	// unchanged state is not saved again.
 	version atomic.Uint64
+	// routed, in route mode, is where each feedback id was addressed, so a
+	// retry goes the same way (route.go). routedMu is taken alone.
+	routedMu sync.Mutex
+	routed   *store.Routed
 }
 
 // evictionReasons are the cache bounds whose cuts are counted per batch.
@@ -99,6 +103,10 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 	c.seen.OnEvict = func(n int) {
 		tel.cacheEvictions(int64(n), store.ReasonMaxDedupeIDs)
 	}
+	if cfg.Mode == ModeRoute {
+		c.routed = store.NewRouted(int64(cfg.Feedback.DedupeTTL), cfg.Feedback.DedupeMaxIDs)
+		c.routed.OnEvict(c.seen.OnEvict)
+	}
 	c.emitter = newEmitter(c)
 	return c
 }
@@ -107,6 +115,11 @@ func newCorrelator(cfg *Config, logger *zap.Logger, tel *telemetry, now func() t
 // whose wait is over is returned to be emitted unmatched (or dropped).
 func (c *correlator) expire(now int64) []*store.PendingRecord {
 	c.cache.expire(now)
+	if c.routed != nil {
+		c.routedMu.Lock()
+		c.routed.Expire(now)
+		c.routedMu.Unlock()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen.Expire(now)

@@ -22,7 +22,9 @@ import (
 // for a conversation, the llm.conversation.* sums the router computed). A
 // record whose completion has not passed yet waits in the pending store, as
 // in join mode, and is addressed when it does; past pending::ttl it goes on
-// as it came, for the backend to mark unmatched.
+// as it came, for the backend to mark unmatched. A record whose id was
+// addressed before, within feedback::dedupe_ttl, goes where it went then
+// (store.Routed): the backend that took the first try drops the retry.
 
 // routeFeedback addresses one feedback record, or holds it back.
 func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
@@ -41,7 +43,10 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	held := int(c.waiting.Load())
 	switch {
 	case found:
-		c.addressMatch(lr, &f, &m)
+		if f.ID == "" {
+			f.ID = feedback.DeriveID(lr) // before addressing rewrites lr
+		}
+		c.addressMatch(lr, &f, q.Key.DedupeScope(f.Key.Name), &m)
 		b.counts.addressed++
 		return passOn
 	case c.stopping.Load():
@@ -66,8 +71,12 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	return takeOut
 }
 
-// addressMatch addresses lr to the completion the router found for it.
-func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, m *store.Match) {
+// addressMatch addresses lr to the completion the router found for it, or
+// to the one an earlier record with its id was addressed to.
+func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID, found *store.Match) {
+	c.routedMu.Lock()
+	m := c.routed.Stick(scope, f.ID, *found, c.now().UnixNano())
+	c.routedMu.Unlock()
 	c.address(lr, m.Trace, m.Comp.SpanID)
 	attrs := lr.Attributes()
 	attrs.PutStr(feedback.AttrSpanID, m.Comp.SpanID.String())

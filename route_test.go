@@ -122,3 +122,48 @@ func TestRouterStorageMisconfigured(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorContains(t, s.Start(context.Background(), componenttest.NewNopHost()), `extension "file_storage/llm" is not configured`)
 }
+
+// TestRouterRetryGoesWhereTheFirstTryWent: feedback by conversation names
+// its latest turn. A client's retry, sent after a later turn passed the
+// router, is addressed where the first try went, so the backend that took
+// the first try drops it as a double click; addressed to the later turn, it
+// would land on another trace (another backend) and come out twice. Past
+// feedback::dedupe_ttl, the same id is addressed anew. The same holds for
+// feedback held until its completion passed.
+func TestRouterRetryGoesWhereTheFirstTryWent(t *testing.T) {
+	ctx := context.Background()
+	cfg := routeConfig()
+	cfg.Feedback.DedupeTTL = time.Hour
+	h := newHarness(t, cfg)
+	addressedTo := func() map[string][]string {
+		got := map[string][]string{}
+		for _, lr := range feedbackRecords(h.lsink.AllLogs()) {
+			got[attr(lr, "id")] = append(got[attr(lr, "id")], attr(lr, "trace_id"))
+		}
+		return got
+	}
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", 2*time.Second, 5)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-1")))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-9", "held")))
+	// The conversation's second turn, later; the held record's completion.
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-1", time.Second, 5)))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(3), "resp-9", "conv-3", time.Second, 5)))
+	h.s.c.emitter.flush(ctx)
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-1"))) // the retry
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-2"))) // a new click
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-9", "held")))        // the held one's retry
+	assert.Equal(t, map[string][]string{
+		"click-1": {traceID(1).String(), traceID(1).String()},
+		"click-2": {traceID(2).String()},
+		"held":    {traceID(3).String(), traceID(3).String()},
+	}, addressedTo())
+
+	h.clock.Advance(time.Hour)
+	h.s.c.expire(h.clock.Now().UnixNano())
+	assert.Equal(t, 0, h.s.c.routed.Len(), "past the TTL the window is empty")
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-1", time.Second, 5))) // cached again
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-1")))
+	require.Len(t, addressedTo()["click-1"], 3)
+	assert.Equal(t, traceID(2).String(), addressedTo()["click-1"][2], "past the TTL, addressed to the latest turn")
+	require.NoError(t, h.s.Shutdown(ctx))
+}

@@ -31,6 +31,8 @@ type Seen struct {
 	first int
 	// OnEvict is told how many ids the bound pushed out before their TTL.
 	OnEvict func(n int)
+	// onDrop, when set, is told of every id the TTL or the bound drops.
+	onDrop func(seenKey)
 }
 
 // NewSeen returns an empty set. ttl is in nanoseconds.
@@ -102,6 +104,9 @@ func (s *Seen) pop() bool {
 	live := s.live(it)
 	if live {
 		delete(s.set, it.key)
+		if s.onDrop != nil {
+			s.onDrop(it.key)
+		}
 	}
 	s.queue[s.first] = seenItem{}
 	s.first++

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+)
+
+// Routed remembers where a router addressed each feedback id, within the
+// dedupe window's TTL and bound (a Seen keeps the ids and drops them), so
+// that a client's retry is addressed where its first try went. Feedback
+// by a conversation, or by a response id or app key value that several
+// completions share, names the latest of them: between two tries a newer
+// one may pass the router, and the retry, addressed to it, would land on
+// another trace, likely another backend, where no dedupe window has seen
+// the first. Not safe for concurrent use.
+type Routed struct {
+	ids *Seen
+	to  map[seenKey]Match // what addressing reads of a match: trace, span, conversation sums
+}
+
+// NewRouted returns an empty window. ttl is in nanoseconds.
+func NewRouted(ttl int64, maxIDs int) *Routed {
+	r := &Routed{ids: NewSeen(ttl, maxIDs), to: map[seenKey]Match{}}
+	r.ids.onDrop = func(k seenKey) { delete(r.to, k) }
+	return r
+}
+
+// Stick returns the match id was addressed to within scope (a dedupe
+// scope: JoinKey.DedupeScope), when it was within the window; otherwise
+// it remembers m as that and returns m.
+func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) Match {
+	k := key(scope, id)
+	if prev, ok := r.to[k]; ok {
+		return prev
+	}
+	r.ids.accept(k, now)
+	r.to[k] = Match{
+		Trace:        m.Trace,
+		Comp:         genai.Completion{Summary: genai.Summary{SpanID: m.Comp.SpanID}},
+		Conversation: m.Conversation,
+	}
+	return m
+}
+
+// Expire forgets the ids addressed a TTL or more before now.
+func (r *Routed) Expire(now int64) { r.ids.Expire(now) }
+
+// Len is the number of ids remembered.
+func (r *Routed) Len() int { return len(r.to) }
+
+// OnEvict is told how many ids the bound pushed out before their TTL.
+func (r *Routed) OnEvict(f func(n int)) { r.ids.OnEvict = f }
