@@ -74,20 +74,29 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 }
 
 // readAppKeys hashes the values of join::keys on the span, else on its
-// resource; a string or an integer, compared as text.
+// resource; a string or an integer, compared as text. A value that is
+// empty, or of another type, counts as absent: the resource's is read.
 func (c *correlator) readAppKeys(f *found, span ptrace.Span, res pcommon.Resource) {
 	for i, name := range c.cfg.Join.Keys {
-		v, ok := span.Attributes().Get(name)
+		s, ok := appKeyValue(span.Attributes(), name)
 		if !ok {
-			v, ok = res.Attributes().Get(name)
+			s, ok = appKeyValue(res.Attributes(), name)
 		}
-		if !ok || (v.Type() != pcommon.ValueTypeStr && v.Type() != pcommon.ValueTypeInt) {
-			continue
-		}
-		if s := v.AsString(); s != "" {
+		if ok {
 			f.appKeys[i] = store.HashValue(s)
 		}
 	}
+}
+
+// appKeyValue is attrs' value of an app key as text, when it is a string
+// or an integer and not empty.
+func appKeyValue(attrs pcommon.Map, name string) (string, bool) {
+	v, ok := attrs.Get(name)
+	if !ok || (v.Type() != pcommon.ValueTypeStr && v.Type() != pcommon.ValueTypeInt) {
+		return "", false
+	}
+	s := v.AsString()
+	return s, s != ""
 }
 
 // cacheBatch caches a batch's completions, taking the lock of each cache

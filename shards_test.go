@@ -188,3 +188,32 @@ func spin(n int) {
 }
 
 var spinSink int
+
+// An app key read from the span, else from its resource: a value on the
+// span that is empty or neither a string nor an integer counts as absent,
+// so the resource's is read, as it is when the span has none.
+func TestAppKeyFallsBackToTheResource(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Join.Keys = []string{"app.session"}
+	h := newHarness(t, cfg)
+	for i, onSpan := range []func(pcommon.Map){
+		func(pcommon.Map) {},
+		func(m pcommon.Map) { m.PutStr("app.session", "") },
+		func(m pcommon.Map) { m.PutBool("app.session", true) },
+	} {
+		td := keyedCompletion(traceID(byte(i+1)), fmt.Sprintf("resp-%d", i), "conv", time.Second, 5)
+		rs := td.ResourceSpans().At(0)
+		rs.Resource().Attributes().PutStr("app.session", fmt.Sprintf("s-%d", i))
+		onSpan(rs.ScopeSpans().At(0).Spans().At(0).Attributes())
+		require.NoError(t, h.traces.ConsumeTraces(ctx, td))
+		require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("app.session", fmt.Sprintf("s-%d", i), fmt.Sprintf("fb-%d", i))))
+	}
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 3)
+	for i, lr := range got {
+		assert.Equal(t, correlationMatched, attr(lr, attrCorrelation), "record %d", i)
+		assert.Equal(t, traceID(byte(i+1)).String(), attr(lr, "trace_id"), "record %d", i)
+	}
+	require.NoError(t, h.s.Shutdown(ctx))
+}

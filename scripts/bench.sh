@@ -101,11 +101,11 @@ $GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" .
 
 echo "== load test: $LOADGEN_MODES, $LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each"
 $GO build -o "$out/loadgen" ./cmd/loadgen
-# A failed load test (feedback lost, duplicated or joined wrongly; a
-# collector of llm_feedback or none that fails, or exits with an error when
-# stopped; a peer whose every run failed) still lets every figure below
-# print, then fails the run. A peer's run that fails (groupbytrace stalls
-# under its backlog now and then) is only left out.
+# A failed load test (feedback lost, duplicated or joined wrongly; a run of
+# llm_feedback or none that fails; a collector that does not start, or exits
+# with an error when stopped) still lets every figure below print, then fails
+# the run. A peer's run that fails once started (groupbytrace stalls when
+# what it holds outgrows the budget) is only left out.
 loadgen_rc=0
 pin=() collector_cpus=""
 if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -171,7 +173,7 @@ func TestFailedPeerRunIsLeftOut(t *testing.T) {
 			f.addedCPU[modeGroupByTrace], f.addedCPU[modeTailSampling])
 	}
 	if f, all := failedRuns(runs, modeGroupByTrace); f != 1 || all != 1 {
-		t.Errorf("failedRuns(groupbytrace) = %d of %d, want 1 of 1: a load test whose every groupbytrace run failed must fail", f, all)
+		t.Errorf("failedRuns(groupbytrace) = %d of %d, want 1 of 1: the load test says every groupbytrace run failed", f, all)
 	}
 	if f, _ := failedRuns(runs, modeTailSampling); f != 0 {
 		t.Errorf("failedRuns(tail_sampling) = %d, want 0", f)
@@ -180,5 +182,26 @@ func TestFailedPeerRunIsLeftOut(t *testing.T) {
 	failed.failed = ""
 	if failed.ok() {
 		t.Error("a run with no feedback checked passes ok()")
+	}
+}
+
+func TestWhichErrorsEndTheLoadTest(t *testing.T) {
+	stalled := errors.New("collector did not stop within 30s of terminated; killed")
+	notStarted := fmt.Errorf("round 0: %w", startError{errors.New("collector exited during start")})
+	for _, tc := range []struct {
+		m    mode
+		err  error
+		want bool
+	}{
+		{modeOurs, stalled, true},
+		{modeNone, stalled, true},
+		{modeGroupByTrace, stalled, false},
+		{modeTailSampling, stalled, false},
+		{modeGroupByTrace, notStarted, true},
+		{modeOurs, notStarted, true},
+	} {
+		if got := endsTheLoadTest(tc.m, tc.err); got != tc.want {
+			t.Errorf("endsTheLoadTest(%s, %q) = %v, want %v", tc.m, tc.err, got, tc.want)
+		}
 	}
 }

@@ -70,6 +70,12 @@ func (l *ledger) spanFailed(ids []string) {
 	}
 }
 
+// startError is a collector that did not start: its config or its build
+// is wrong, which fails the load test whatever the mode.
+type startError struct{ error }
+
+func (e startError) Unwrap() error { return e.error }
+
 // profilePath is where the CPU profile of mode m's run in round r goes.
 func profilePath(o options, m mode, r int) string {
 	return filepath.Join(o.cpuProfile, fmt.Sprintf("%s-%d.prof", m, r))
@@ -79,7 +85,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	log.Printf("%-13s starting collector", m)
 	c, err := startCollector(bin, dir, m, o)
 	if err != nil {
-		return result{}, err
+		return result{}, startError{err}
 	}
 	stopped := false
 	defer func() {
