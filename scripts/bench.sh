@@ -8,7 +8,7 @@
 # processors that also keep state per trace (scripts/builder-bench.yaml), in
 # four modes: none, llm_feedback, tail_sampling and groupbytrace, all under
 # one memory budget. Prints the per-mode table, then one BENCH line per
-# figure, last. Sized for 2 cores: about 10 minutes.
+# figure, last. Sized for 2 cores: about 15 minutes.
 #
 # Knobs (environment): OTELCOL_BIN (default bin/otelcol-bench, which
 # `make bench` builds), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
@@ -19,16 +19,18 @@
 # LOADGEN_WARMUP (sending before measuring, 15s; tail_sampling and
 # groupbytrace warm up for as long as they hold spans, 30s, so they pass on
 # as many as they take in; every mode then until its first GC cycle, when its
-# heap has filled the budget, at most 30s more: by then llm_feedback's cache
+# heap has filled the budget, at most 60s more: by then llm_feedback's cache
 # has filled up to cache::max_traces and evicts, as in a collector that has
 # run a while),
 # LOADGEN_DURATION (measured time per run, 10s), LOADGEN_ROUNDS (runs of every mode, 3, the order of modes
 # reversed every other round; figures are medians over the runs in which the
 # collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
 # LOADGEN_MEMORY_LIMIT_MIB (the budget: memory_limiter limit_mib, GOMEMLIMIT
-# at 80% of it, GOGC=off; 6144: tail_sampling and groupbytrace hold every
-# span for 30s, about 3 GiB at their rates on 2 cores, and a tighter budget
-# throttles them through their GC; every mode's RSS fills the budget),
+# at 80% of it, GOGC=off; 16384: tail_sampling and groupbytrace hold every
+# span for 30s, 3 to 6 GiB at their rates on 2 cores (groupbytrace takes
+# spans without back-pressure until its first release), and at 6144 or
+# 10240 groupbytrace's GC thrashed until it stalled; every mode's RSS fills
+# the budget, about 12.5 GiB),
 # LOADGEN_CPU_BOUND (the share of its CPU the collector must use for a run
 # to count, 0.9), LOADGEN_SENDERS (requests in flight, 16; with 8, a collector
 # on one CPU waited for requests in some runs, which then did not count),
@@ -52,7 +54,7 @@ LOADGEN_DURATION=${LOADGEN_DURATION:-10s}
 LOADGEN_WARMUP=${LOADGEN_WARMUP:-15s}
 LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
 LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
-LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-6144}
+LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-16384}
 LOADGEN_CPU_BOUND=${LOADGEN_CPU_BOUND:-0.9}
 LOADGEN_SENDERS=${LOADGEN_SENDERS:-16}
 

@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured sending time per run")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too); "+
 		"tail_sampling and groupbytrace warm up for at least -hold-for, so that they pass spans on as fast as they take them in")
-	flag.DurationVar(&o.warmupExtra, "warmup-extra", 30*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
+	flag.DurationVar(&o.warmupExtra, "warmup-extra", 60*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
 		"(under GOGC=off, its heap has filled the budget then; a run measured before it is not used) and, with llm_feedback, "+
 		"for its cache to hold a steady number of completions (until then its arrays grow)")
 	flag.IntVar(&o.senders, "senders", 16, "concurrent senders, each with its own connection (requests in flight; with 8, a collector on one CPU sat partly idle in some runs)")
@@ -109,7 +109,7 @@ func main() {
 	flag.DurationVar(&o.pendingTTL, "pending-ttl", 30*time.Second, "llm_feedback pending::ttl")
 	flag.IntVar(&o.maxTraces, "max-traces", 100_000, "llm_feedback cache::max_traces, and num_traces of tail_sampling (groupbytrace keeps its default, 1,000,000: full, it stalls)")
 	flag.DurationVar(&o.holdFor, "hold-for", 30*time.Second, "tail_sampling decision_wait and groupbytrace wait_duration")
-	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 6144, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
+	flag.IntVar(&o.memLimitMiB, "memory-limit-mib", 16384, "the memory budget of every mode: memory_limiter limit_mib; GOMEMLIMIT is 80% of it")
 	flag.StringVar(&o.gogc, "collector-gogc", "off", "GOGC of the collector: off leaves the pacing of its GC to the budget alone, the same for every mode")
 	flag.StringVar(&o.cpus, "collector-cpus", "", "CPU list to pin the collector to with taskset (\"\" = no pinning)")
 	flag.IntVar(&o.gomaxprocs, "collector-gomaxprocs", 2, "GOMAXPROCS of the collector (0 = Go's default, the CPUs it may use). "+

@@ -23,7 +23,11 @@ type result struct {
 	spanMetric string
 	spansAcked int64 // all spans the collector acknowledged, warmup included
 	spansOut   float64
-	sendErrors int64
+	sendErrors int64 // requests that failed in the measured time
+	// Requests that failed in the warmup: reported, but they do not make
+	// the run's measured figures wrong (a peer's first release of what it
+	// held blocks its receiver for a while).
+	warmupErrors int64
 	// The start of the measured time, since the collector started.
 	warmupEnd time.Duration
 	// At the end of the measured time: the traces the mode's processor
@@ -44,9 +48,9 @@ type result struct {
 // CPU-bound (it waited for spans, or for a CPU another process held), when
 // no GC cycle ran before the measured time (under GOGC=off, its heap was
 // still growing into memory it had never touched, which costs page faults a
-// collector that has run a while does not pay), or when requests failed
-// (the memory_limiter refused them: the budget is too small for the mode at
-// this rate, and the figures measure the refusals). A peer's failed run is
+// collector that has run a while does not pay), or when requests failed in
+// the measured time (the memory_limiter refused them: the budget is too
+// small for the mode at this rate, and the figures measure the refusals). A peer's failed run is
 // left out already.
 func (r *result) judge(capacity int, cpuBound float64) {
 	if r.failed != "" {
@@ -89,8 +93,8 @@ func (r result) print(capacity int) {
 		log.Printf("%s NOT USED: %s", p, strings.Join(r.notUsed, "; "))
 		return
 	}
-	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d",
-		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors)
+	log.Printf("%s %.0f spans/s over %s (%s: %.0f; client acked %d incl. warmup), send errors %d (and %d in the warmup)",
+		p, r.spansPerSec(), r.measured.Round(time.Millisecond), r.spanMetric, r.spansOut, r.spansAcked, r.sendErrors, r.warmupErrors)
 	log.Printf("%s collector CPU %.2f of its %d; %.2f CPU-s per million spans (%.0f%% in the kernel, %.0f page faults per thousand spans); load generator CPU %.2f",
 		p, r.cpuBusy/float64(capacity), capacity, r.cpuPerMillionSpans(), 100*r.systemCPU.Seconds()/r.cpu.Seconds(), float64(r.faults)/r.spans*1000, r.selfBusy)
 	log.Printf("%s peak RSS %.1f MiB, peak live heap %d MiB over %d GC cycles, %.0f%% of its time in GC; at the end %d MiB live, %.0f traces held",

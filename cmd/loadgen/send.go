@@ -162,6 +162,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		return result{}, err
 	}
 	p0, self0, t0 := c.procTimes(), selfCPU(), time.Now()
+	warmupErrors := sendErrors.Load()
 	stopAt.Store(t0.Add(o.duration).UnixNano())
 	var profiled chan error // nil: not profiled
 	if o.cpuProfile != "" {
@@ -196,18 +197,19 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	}
 	endLive := readGCTrace(c.output()).lastLive
 	res := result{
-		mode:       m,
-		measured:   t1.Sub(t0),
-		spans:      spans1 - spans0,
-		cpu:        p1.user + p1.system - p0.user - p0.system,
-		systemCPU:  p1.system - p0.system,
-		faults:     p1.minorFaults - p0.minorFaults,
-		spanMetric: metricName,
-		spansAcked: acked.Load(),
-		spansOut:   spans1,
-		sendErrors: sendErrors.Load(),
-		tracesHeld: held,
-		endLive:    endLive,
+		mode:         m,
+		measured:     t1.Sub(t0),
+		spans:        spans1 - spans0,
+		cpu:          p1.user + p1.system - p0.user - p0.system,
+		systemCPU:    p1.system - p0.system,
+		faults:       p1.minorFaults - p0.minorFaults,
+		spanMetric:   metricName,
+		spansAcked:   acked.Load(),
+		spansOut:     spans1,
+		sendErrors:   sendErrors.Load() - warmupErrors,
+		warmupErrors: warmupErrors,
+		tracesHeld:   held,
+		endLive:      endLive,
 	}
 	res.cpuBusy = res.cpu.Seconds() / res.measured.Seconds()
 	// Time since the collector started, as its GC trace counts it.
