@@ -84,7 +84,7 @@ demo: build
 
 # Benchmarks against their floors, memory figures, and the load test of a
 # collector built with llm_feedback and the contrib processors it is compared
-# with (scripts/builder-bench.yaml; about 15 minutes on 2 cores; not in CI).
+# with (scripts/builder-bench.yaml; about 18 minutes on 2 cores; not in CI).
 # Prints the BENCH lines last.
 BENCH_OTELCOL := $(BIN)/otelcol-bench
 

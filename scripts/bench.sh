@@ -8,7 +8,7 @@
 # processors that also keep state per trace (scripts/builder-bench.yaml), in
 # four modes: none, llm_feedback, tail_sampling and groupbytrace, all under
 # one memory budget. Prints the per-mode table, then one BENCH line per
-# figure, last. Sized for 2 cores: about 15 minutes.
+# figure, last. Sized for 2 cores: about 18 minutes.
 #
 # Knobs (environment): OTELCOL_BIN (default bin/otelcol-bench, which
 # `make bench` builds), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
@@ -17,8 +17,9 @@
 # in-process decode-and-consume pair: 1500 batches, 2 rounds), JOIN_COUNT
 # (runs of the delayed-join benchmark, 5), MEM_COUNT (runs of the memory benchmarks, 3),
 # LOADGEN_WARMUP (sending before measuring, 15s; tail_sampling and
-# groupbytrace warm up for as long as they hold spans, 30s, so they pass on
-# as many as they take in; every mode then until its first GC cycle, when its
+# groupbytrace warm up for twice as long as they hold spans, 60s, past the
+# burst of their first release, so they pass on as many as they take in;
+# every mode then until its first GC cycle, when its
 # heap has filled the budget, at most 60s more: by then llm_feedback's cache
 # has filled up to cache::max_traces and evicts, as in a collector that has
 # run a while),

@@ -114,7 +114,11 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	var wg sync.WaitGroup
 	warmup := o.warmup
 	if slices.Contains(peers, m) {
-		warmup = max(warmup, o.holdFor)
+		// Past their first release: until then they only take spans in,
+		// and the release of what the first hold time took in is a burst
+		// (groupbytrace's receiver blocks through it); from then on they
+		// pass on as many as they take in.
+		warmup = max(warmup, 2*o.holdFor)
 	}
 	log.Printf("%-13s sending for %s (+%s warmup) from %d senders", m, o.duration, warmup, o.senders)
 	// However the run ends, its senders stop with it: left running, they
