@@ -330,6 +330,10 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 // or ctx ends; what is left then is counted and logged with each id.
 func (e *emitter) stop(ctx context.Context) {
 	e.stopOnce.Do(func() {
+		// The queued writes are tried until half the budget is gone at
+		// most, counted from here: a disk that hangs must leave the last
+		// flush time to send what it did not take.
+		syncBy := time.Now().Add(e.c.cfg.Pending.ShutdownTimeout / 2)
 		ctx, cancel := context.WithTimeout(ctx, e.c.cfg.Pending.ShutdownTimeout)
 		defer cancel()
 		if e.cancel != nil {
@@ -346,9 +350,7 @@ func (e *emitter) stop(ctx context.Context) {
 		}
 		held := e.c.drainPending()
 		if e.c.persist != nil {
-			// Half the budget at most: a disk that hangs must leave the
-			// last flush time to send what it did not take.
-			syncCtx, cancelSync := context.WithTimeout(ctx, e.c.cfg.Pending.ShutdownTimeout/2)
+			syncCtx, cancelSync := context.WithDeadline(ctx, syncBy)
 			e.c.persist.sync(syncCtx)
 			cancelSync()
 			kept := held[:0]

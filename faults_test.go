@@ -181,19 +181,22 @@ func TestShutdownEmitsWhatStorageDoesNotHave(t *testing.T) {
 // queued writes are tried once, and a record held meanwhile, which the disk
 // never took, is still sent by the last flush to a next consumer that
 // honours its context. Before, shutdown waited for an empty write queue,
-// which a failing disk never gives, and the last flush ran out of time.
+// which a failing disk never gives, and the last flush ran out of time. A
+// hung disk whose calls outlast the shutdown (storage_timeout 1.2 s against 1 s) gets
+// half of pending::shutdown_timeout.
 func TestShutdownWithFailingDiskStillSendsWhatItHolds(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		fault func(d *faultDisk, release chan struct{})
+		name    string
+		timeout time.Duration // storage_timeout
+		fault   func(d *faultDisk, release chan struct{})
 	}{
-		{"failing", func(d *faultDisk, _ chan struct{}) { d.failAll(true) }},
-		{"hung", func(d *faultDisk, release chan struct{}) { d.set(func(d *faultDisk) { d.hang = release }) }},
+		{"failing", 100 * time.Millisecond, func(d *faultDisk, _ chan struct{}) { d.failAll(true) }},
+		{"hung", 1200 * time.Millisecond, func(d *faultDisk, release chan struct{}) { d.set(func(d *faultDisk) { d.hang = release }) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			cfg := storageConfig()
-			cfg.StorageTimeout = 100 * time.Millisecond
+			cfg.StorageTimeout = tc.timeout
 			cfg.StorageWriteWait = 0
 			cfg.Pending.ShutdownTimeout = time.Second
 			h := newHarness(t, cfg)

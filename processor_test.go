@@ -442,7 +442,7 @@ func TestNoSpanNamed(t *testing.T) {
 func ignore() metricdatatest.Option { return metricdatatest.IgnoreTimestamp() }
 
 // TestRouteMode: the routing tier only places feedback in the completion's
-// trace, in every trace id form; it keeps no state and changes nothing else.
+// trace, in every trace id form, and changes nothing else.
 func TestRouteMode(t *testing.T) {
 	ctx := context.Background()
 	cfg := createDefaultConfig().(*Config)

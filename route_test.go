@@ -144,14 +144,16 @@ func TestRouterRetryGoesWhereTheFirstTryWent(t *testing.T) {
 	}
 	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", 2*time.Second, 5)))
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-1")))
-	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-9", "held")))
-	// The conversation's second turn, later; the held record's completion.
-	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-1", time.Second, 5)))
-	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(3), "resp-9", "conv-3", time.Second, 5)))
+	// Held until conv-3's first turn passes, then addressed by the emitter.
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-3", "held")))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(3), "resp-3", "conv-3", 2*time.Second, 5)))
 	h.s.c.emitter.flush(ctx)
+	// Both conversations' second turns, later.
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-1", time.Second, 5)))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(4), "resp-4", "conv-3", time.Second, 5)))
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-1"))) // the retry
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click-2"))) // a new click
-	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-9", "held")))        // the held one's retry
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-3", "held")))    // the held one's retry
 	assert.Equal(t, map[string][]string{
 		"click-1": {traceID(1).String(), traceID(1).String()},
 		"click-2": {traceID(2).String()},

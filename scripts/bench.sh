@@ -28,7 +28,7 @@
 # collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
 # LOADGEN_MEMORY_LIMIT_MIB (the budget: memory_limiter limit_mib, GOMEMLIMIT
 # at 80% of it, GOGC=off; 16384: tail_sampling and groupbytrace hold every
-# span for 30s, 3 to 6 GiB at their rates on 2 cores (groupbytrace takes
+# span for 30s, 3 to 7 GiB at their rates on 2 cores (groupbytrace takes
 # spans without back-pressure until its first release), and at 6144 or
 # 10240 groupbytrace's GC thrashed until it stalled; every mode's RSS fills
 # the budget, about 12.5 GiB),
@@ -105,10 +105,11 @@ $GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" .
 echo "== load test: $LOADGEN_MODES, $LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each"
 $GO build -o "$out/loadgen" ./cmd/loadgen
 # A failed load test (feedback lost, duplicated or joined wrongly; a run of
-# llm_feedback or none that fails; a collector that does not start, or exits
-# with an error when stopped) still lets every figure below print, then fails
+# llm_feedback or none that fails, its collector's exit with an error when
+# stopped included; a collector that does not start) still lets every figure below print, then fails
 # the run. A peer's run that fails once started (groupbytrace stalls when
-# what it holds outgrows the budget) is only left out.
+# what it holds outgrows the budget, or its collector exits with an error
+# when stopped) is only left out.
 loadgen_rc=0
 pin=() collector_cpus=""
 if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then

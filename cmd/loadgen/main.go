@@ -2,9 +2,9 @@
 // the contrib processors that also keep state per trace. It runs the built
 // collector once per mode and round: none (no processor but the
 // memory_limiter), llm_feedback (in the traces and logs pipelines),
-// tail_sampling (one always_sample policy) and groupbytrace, the last two
-// holding spans for 30s and bounded to as many traces as llm_feedback's
-// cache. Every mode runs under the same memory budget, set as operators set
+// tail_sampling (one always_sample policy, bounded to as many traces as
+// llm_feedback's cache) and groupbytrace (its default bound), the last two
+// holding spans for 30s. Every mode runs under the same memory budget, set as operators set
 // it: a memory_limiter first in every pipeline and GOMEMLIMIT at 80% of its
 // limit, with GOGC=off so that the budget alone paces the garbage collector.
 // The order of the modes is reversed every other round.
@@ -14,12 +14,14 @@
 // which 5% are LLM completions, and feedback for 2% of the completions, half
 // of it sent before the batch that holds its span. The warmup lasts until
 // the collector's first GC cycle (its heap has filled the budget) and, for
-// tail_sampling and groupbytrace, at least as long as they hold spans. Per
+// tail_sampling and groupbytrace, at least twice as long as they hold spans
+// (past their first release). Per
 // mode it reports the collector's CPU-seconds per million spans, spans per
 // second, peak RSS and peak live heap, medians over the runs that are used:
 // a run in which the collector was not CPU-bound, had not run a GC cycle
-// before the measured time, or refused requests is reported and left out
-// (result.judge). It checks that every
+// before the measured time, or refused requests in the measured time is
+// reported and left out (result.judge), as is a peer's run that failed
+// once its collector started. It checks that every
 // feedback record sent came out of the collector exactly once, joined to the
 // completion that ended last in its trace when llm_feedback is in the
 // pipeline, and exits non-zero when one did not.
@@ -97,7 +99,7 @@ func main() {
 		"collector binary, with llm_feedback, tail_sampling, groupbytrace and pprof (make bench builds bin/otelcol-bench from scripts/builder-bench.yaml)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "measured sending time per run")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "sending time per run before measuring (feedback sent then is checked too); "+
-		"tail_sampling and groupbytrace warm up for at least -hold-for, so that they pass spans on as fast as they take them in")
+		"tail_sampling and groupbytrace warm up for at least twice -hold-for, past their first release, so that they pass spans on as fast as they take them in")
 	flag.DurationVar(&o.warmupExtra, "warmup-extra", 60*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
 		"(under GOGC=off, its heap has filled the budget then; a run measured before it is not used) and, with llm_feedback, "+
 		"for its cache to hold a steady number of completions (until then its arrays grow)")

@@ -6,6 +6,14 @@ import (
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
 )
 
+// routedTo is what addressing reads of a match: 56 bytes, where a Match
+// with its completion is about 130.
+type routedTo struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+	conv  ConversationStats
+}
+
 // Routed remembers where a router addressed each feedback id, within the
 // dedupe window's TTL and bound (a Seen keeps the ids and drops them), so
 // that a client's retry is addressed where its first try went. Feedback
@@ -16,30 +24,28 @@ import (
 // the first. Not safe for concurrent use.
 type Routed struct {
 	ids *Seen
-	to  map[seenKey]Match // what addressing reads of a match: trace, span, conversation sums
+	to  map[seenKey]routedTo
 }
 
 // NewRouted returns an empty window. ttl is in nanoseconds.
 func NewRouted(ttl int64, maxIDs int) *Routed {
-	r := &Routed{ids: NewSeen(ttl, maxIDs), to: map[seenKey]Match{}}
+	r := &Routed{ids: NewSeen(ttl, maxIDs), to: map[seenKey]routedTo{}}
 	r.ids.onDrop = func(k seenKey) { delete(r.to, k) }
 	return r
 }
 
 // Stick returns the match id was addressed to within scope (a dedupe
 // scope: JoinKey.DedupeScope), when it was within the window; otherwise
-// it remembers m as that and returns m.
+// it remembers m as that and returns m. Of a remembered match, only what
+// addressing reads is kept: the trace, the span id and the conversation's
+// sums.
 func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) Match {
 	k := key(scope, id)
 	if prev, ok := r.to[k]; ok {
-		return prev
+		return Match{Trace: prev.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: prev.span}}, Conversation: prev.conv}
 	}
 	r.ids.accept(k, now)
-	r.to[k] = Match{
-		Trace:        m.Trace,
-		Comp:         genai.Completion{Summary: genai.Summary{SpanID: m.Comp.SpanID}},
-		Conversation: m.Conversation,
-	}
+	r.to[k] = routedTo{trace: m.Trace, span: m.Comp.SpanID, conv: m.Conversation}
 	return m
 }
 

@@ -57,14 +57,21 @@ func TestQuickStartPrintsWhatTheREADMEShows(t *testing.T) {
 	require.Eventually(t, func() bool {
 		o := c.Output()
 		at := strings.Index(o, "EventName: LlmFeedbackMessage")
-		if at < 0 || !strings.Contains(o[at:], "Flags: ") {
+		if at < 0 {
 			return false
 		}
-		// The record: from its ResourceLog line to Flags, without the
-		// collector's log fields on the first line.
+		// The record: from its ResourceLog line to its Flags line,
+		// without the collector's log fields on the first line.
 		start := strings.LastIndex(o[:at], "ResourceLog #0")
-		end := at + strings.Index(o[at:], "Flags: ")
-		printed = o[start:end] + "Flags: 0\n"
+		flags := strings.Index(o[at:], "Flags: ")
+		if start < 0 || flags < 0 {
+			return false
+		}
+		end := strings.IndexByte(o[at+flags:], '\n')
+		if end < 0 {
+			return false
+		}
+		printed = o[start : at+flags+end+1]
 		return true
 	}, 10*time.Second, 50*time.Millisecond, "the debug exporter prints the enriched record")
 	require.Equal(t, varying(excerpt), varying(printed))
