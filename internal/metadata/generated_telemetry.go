@@ -132,7 +132,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ProcessorLlmFeedbackCacheEvictions, err = builder.meter.Int64Counter(
 		"otelcol_processor_llm_feedback_cache_evictions",
-		metric.WithDescription("What a bound cut before its TTL - completions evicted from the cache (reason max_traces or max_completions_per_trace), feedback ids dropped from the dedupe window (max_dedupe_ids), completions no longer indexed by conversation (max_conversations). [Alpha]"),
+		metric.WithDescription("What a bound cut before its TTL - completions evicted from the cache (reason max_traces or max_completions_per_trace), feedback ids dropped from the dedupe window (max_dedupe_ids; on a router, also from its window of where each id was addressed), completions no longer indexed by conversation (max_conversations). [Alpha]"),
 		metric.WithUnit("{completions}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) processor.Settings {
 func AssertEqualProcessorLlmFeedbackCacheEvictions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_llm_feedback_cache_evictions",
-		Description: "What a bound cut before its TTL - completions evicted from the cache (reason max_traces or max_completions_per_trace), feedback ids dropped from the dedupe window (max_dedupe_ids), completions no longer indexed by conversation (max_conversations). [Alpha]",
+		Description: "What a bound cut before its TTL - completions evicted from the cache (reason max_traces or max_completions_per_trace), feedback ids dropped from the dedupe window (max_dedupe_ids; on a router, also from its window of where each id was addressed), completions no longer indexed by conversation (max_conversations). [Alpha]",
 		Unit:        "{completions}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
