@@ -74,33 +74,37 @@ if [[ -n ${BENCH_PROFILE_DIR:-} ]]; then
 fi
 
 echo "== load: $(uptime)"
+# A benchmark step that fails is named at the end and fails the run, but
+# the steps after it still run and every BENCH line still prints (NaN
+# where its data is missing).
+failed=()
 # Iteration counts rather than times: every iteration also does untimed work
 # (new ids, the batch read into the CPU cache), which a -benchtime in seconds
 # would multiply.
 echo "== benchmarks: data path against its floor ($ROUNDS interleaved rounds)"
-$GO test -run '^$' -bench '^BenchmarkTracesPath$' -benchmem -benchtime "${TRACES_ITERS}x" -count 1 "${prof[@]}" . -rounds "$ROUNDS" | tee "$out/ratio.txt"
-$GO test -run '^$' -bench '^BenchmarkLogsPassthrough$' -benchmem -benchtime "${LOGS_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee -a "$out/ratio.txt"
+$GO test -run '^$' -bench '^BenchmarkTracesPath$' -benchmem -benchtime "${TRACES_ITERS}x" -count 1 "${prof[@]}" . -rounds "$ROUNDS" | tee "$out/ratio.txt" || failed+=("BenchmarkTracesPath")
+$GO test -run '^$' -bench '^BenchmarkLogsPassthrough$' -benchmem -benchtime "${LOGS_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee -a "$out/ratio.txt" || failed+=("BenchmarkLogsPassthrough")
 
 echo "== benchmarks: the traces path on many cores (time under locks, lockstats build; and from every P at once, -cpu 1,2)"
-$GO test -tags lockstats -run '^$' -bench '^BenchmarkTracesPathSerial$' -benchtime "${TRACES_ITERS}x" -count 3 . | tee "$out/serial.txt"
-$GO test -run '^$' -bench '^BenchmarkTracesPathParallel$' -benchmem -benchtime 1000x -cpu 1,2 -count 1 . -rounds 3 | tee "$out/parallel.txt"
+$GO test -tags lockstats -run '^$' -bench '^BenchmarkTracesPathSerial$' -benchtime "${TRACES_ITERS}x" -count 3 . | tee "$out/serial.txt" || failed+=("BenchmarkTracesPathSerial")
+$GO test -run '^$' -bench '^BenchmarkTracesPathParallel$' -benchmem -benchtime 1000x -cpu 1,2 -count 1 . -rounds 3 | tee "$out/parallel.txt" || failed+=("BenchmarkTracesPathParallel")
 
 echo "== benchmarks: the cache's hash index against a Go map, and Add into a full cache (internal/store, 3 runs)"
-$GO test -run '^$' -bench '^(BenchmarkTableChurn|BenchmarkCacheAddFull)$' -benchtime 300000x -count 3 ./internal/store | tee "$out/store.txt"
+$GO test -run '^$' -bench '^(BenchmarkTableChurn|BenchmarkCacheAddFull)$' -benchtime 300000x -count 3 ./internal/store | tee "$out/store.txt" || failed+=("BenchmarkTableChurn|BenchmarkCacheAddFull")
 
 echo "== benchmarks: feedback joins ($ROUNDS interleaved rounds; then the delayed join, $JOIN_COUNT runs)"
-$GO test -run '^$' -bench '^BenchmarkFeedbackJoin$' -benchmem -benchtime "${JOIN_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee "$out/join.txt"
-$GO test -run '^$' -bench '^BenchmarkFeedbackDelayedJoin$' -benchmem -benchtime "${DELAYED_ITERS}x" -count "$JOIN_COUNT" . | tee -a "$out/join.txt"
+$GO test -run '^$' -bench '^BenchmarkFeedbackJoin$' -benchmem -benchtime "${JOIN_ITERS}x" -count 1 . -rounds "$ROUNDS" | tee "$out/join.txt" || failed+=("BenchmarkFeedbackJoin")
+$GO test -run '^$' -bench '^BenchmarkFeedbackDelayedJoin$' -benchmem -benchtime "${DELAYED_ITERS}x" -count "$JOIN_COUNT" . | tee -a "$out/join.txt" || failed+=("BenchmarkFeedbackDelayedJoin")
 
 echo "== benchmarks: decode and consume, without and with llm_feedback, on one CPU ($E2E_ROUNDS interleaved rounds)"
 # The in-process counterpart of the load test, steadier than it: one CPU,
 # two Ps, as the load test runs the collector.
 one_cpu=()
 if command -v taskset >/dev/null; then one_cpu=(taskset -c 0); fi
-"${one_cpu[@]}" $GO test -run '^$' -bench '^BenchmarkDecodeAndConsume$' -benchmem -benchtime "${DECODE_ITERS}x" -count 1 -cpu 2 . -rounds "$E2E_ROUNDS" | tee "$out/decode.txt"
+"${one_cpu[@]}" $GO test -run '^$' -bench '^BenchmarkDecodeAndConsume$' -benchmem -benchtime "${DECODE_ITERS}x" -count 1 -cpu 2 . -rounds "$E2E_ROUNDS" | tee "$out/decode.txt" || failed+=("BenchmarkDecodeAndConsume")
 
 echo "== benchmarks: memory after 100,000 ($MEM_COUNT runs)"
-$GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" . | tee "$out/mem.txt"
+$GO test -run '^$' -bench '^BenchmarkMemory' -benchtime 1x -count "$MEM_COUNT" . | tee "$out/mem.txt" || failed+=("BenchmarkMemory")
 
 echo "== load test: $LOADGEN_MODES, $LOADGEN_ROUNDS rounds of $LOADGEN_WARMUP + $LOADGEN_DURATION each"
 $GO build -o "$out/loadgen" ./cmd/loadgen
@@ -218,7 +222,13 @@ for peer in tail_sampling groupbytrace; do
 	echo "BENCH e2e_added_rss_vs_$peer $(loadgen "added_live_heap_vs_$peer")"
 done
 echo "BENCH e2e_feedback_joined $(loadgen feedback_joined)"
+if ((${#failed[@]} > 0)); then
+	echo "bench: these benchmark steps failed (their output is above): ${failed[*]}" >&2
+fi
 if ((loadgen_rc != 0)); then
 	echo "bench: the load test failed (exit $loadgen_rc); see its output above" >&2
 	exit "$loadgen_rc"
+fi
+if ((${#failed[@]} > 0)); then
+	exit 1
 fi
