@@ -188,7 +188,7 @@ func (c *correlator) restorePending(rs []*store.PendingRecord, late bool) {
 		if r.Key.Kind == store.ByAppKey {
 			r.Key.App = c.appKeyIndex(r.KeyName) // the configured keys may have changed
 		}
-		id := store.SeenID{Trace: r.Key.DedupeScope(r.KeyName), ID: r.FeedbackID}
+		id := store.SeenID{Trace: r.DedupeScope(), ID: r.FeedbackID}
 		if late && c.acceptedSinceStart(id) {
 			if c.inFlight[id] > 0 {
 				again = append(again, r)

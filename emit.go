@@ -305,7 +305,7 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 		var delay int64
 		if e.c.cfg.Mode == ModeRoute {
 			if r.matched {
-				e.c.addressMatch(lr, &f, r.rec.Key.DedupeScope(r.rec.KeyName), &r.match)
+				e.c.addressMatch(lr, &f, r.rec.DedupeScope(), &r.match)
 			} // else on as it came, for the joining tier
 		} else if r.matched {
 			delay = e.c.enr.markMatched(lr, &f, &r.match, now)

@@ -37,15 +37,18 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		b.counts.addressed++
 		return passOn
 	}
+	if f.ID == "" {
+		// From the record as it came: addressing rewrites it, and a
+		// retry of it, which the route window knows by its id, comes as
+		// it came too.
+		f.ID = feedback.DeriveID(lr)
+	}
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
 	m, found := c.cache.find(q)
 	held := int(c.waiting.Load())
 	switch {
 	case found:
-		if f.ID == "" {
-			f.ID = feedback.DeriveID(lr) // before addressing rewrites lr
-		}
 		c.addressMatch(lr, &f, q.Key.DedupeScope(f.Key.Name), &m)
 		b.counts.addressed++
 		return passOn
@@ -63,9 +66,6 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		c.logger.Error("cannot encode feedback to hold it; passing it on unaddressed", zap.Error(err))
 		b.counts.overflow++
 		return passOn
-	}
-	if f.ID == "" {
-		f.ID = feedback.DeriveID(lr)
 	}
 	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
 	return takeOut

@@ -122,6 +122,9 @@ func (p *Pending) Drain() []*PendingRecord {
 	return out
 }
 
+// DedupeScope is what r's feedback id is unique within (JoinKey.DedupeScope).
+func (r *PendingRecord) DedupeScope() pcommon.TraceID { return r.Key.DedupeScope(r.KeyName) }
+
 // Query is what r looks for in the cache.
 func (r *PendingRecord) Query() Query {
 	return Query{Key: r.Key, Value: r.KeyValue, Selector: r.Selector, At: r.At}
