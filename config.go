@@ -205,7 +205,8 @@ const maxDuration = 10 * 365 * 24 * time.Hour
 // joinKeysTaken are attribute names join::keys cannot use: the keys the
 // join already reads, the feedback's own fields, and the event name that
 // marks a record as feedback (every record would carry the same value).
-// sdk/go's builtinKeys refuses the same names, with these and reserved.
+// sdk/go's builtinKeys refuses the same names, with these and reserved
+// (testdata/refused_join_keys.txt lists them; both sides' tests check it).
 var joinKeysTaken = map[string]bool{
 	"trace_id": true, "span_id": true, "gen_ai.response.id": true, "gen_ai.conversation.id": true,
 	"session.id": true, "id": true, "rating": true, "category": true, "message": true, "metadata": true,

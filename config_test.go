@@ -1,10 +1,14 @@
 package llmfeedbackprocessor
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -122,4 +126,50 @@ func TestValidateOtherKeys(t *testing.T) {
 	} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+// readRefusedJoinKeys reads testdata/refused_join_keys.txt, which sdk/go's
+// tests read too: the names join::keys refuses, and the prefixes (a name
+// ending in *) whose every name it refuses.
+func readRefusedJoinKeys(t *testing.T) (names, prefixes []string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "refused_join_keys.txt"))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch line = strings.TrimSpace(line); {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasSuffix(line, "*"):
+			prefixes = append(prefixes, strings.TrimSuffix(line, "*"))
+		default:
+			names = append(names, line)
+		}
+	}
+	return names, prefixes
+}
+
+// join::keys refuses every name of the list sdk/go's RecordKey refuses, and
+// nothing it refuses by name is missing from it, so the two agree.
+func TestJoinKeysRefuseWhatTheSDKRefuses(t *testing.T) {
+	names, prefixes := readRefusedJoinKeys(t)
+	refused := func(name string) bool {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Join.Keys = []string{name}
+		return cfg.Validate() != nil
+	}
+	for _, name := range names {
+		assert.True(t, refused(name), "join::keys accepts %q, which the list (and sdk/go) refuses", name)
+	}
+	for _, p := range prefixes {
+		assert.True(t, refused(p+"anything"), "join::keys accepts %q, under the refused prefix %q", p+"anything", p+"*")
+	}
+	listed := func(name string) bool {
+		return slices.Contains(names, name) || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+	}
+	for name := range joinKeysTaken {
+		assert.True(t, listed(name), "join::keys refuses %q, which the list misses", name)
+	}
+	for name := range reserved {
+		assert.True(t, listed(name), "join::keys refuses %q, which the list misses", name)
+	}
+	assert.False(t, refused("app.message_id"), "an attribute of the app's own is accepted")
 }

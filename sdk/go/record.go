@@ -340,7 +340,8 @@ var builtinKeys = map[string]string{
 }
 
 // outputPrefixes start the attributes the processor writes on its output;
-// its join::keys refuses them, as it refuses builtinKeys.
+// its join::keys refuses them, as it refuses builtinKeys (the repository's
+// testdata/refused_join_keys.txt lists both; each side's tests check it).
 var outputPrefixes = []string{"llm.feedback.", "llm.conversation.", "llm.completion."}
 
 func checkKeyName(key string) error {
