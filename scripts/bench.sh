@@ -142,6 +142,9 @@ ratio() {
 	paste <(value "$1" "$2" ns/op) <(value "$1" "$3" ns/op) |
 		awk 'NF == 2 && $2 > 0 { printf "%.3f\n", $1/$2 }' | median
 }
+# xfloor NAME: median over rounds of BenchmarkTracesPath/NAME over its
+# floor, which each round of it times on the same batches (x-floor).
+xfloor() { value "$out/ratio.txt" "BenchmarkTracesPath/$1" x-floor | median; }
 # parallel NAME: median over rounds of ns/op on 1 P ÷ ns/op on 2 Ps of
 # BenchmarkTracesPathParallel/NAME (the -N suffix tells the two apart).
 parallel() {
@@ -168,8 +171,14 @@ cpu_shares() {
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 
 echo "== medians"
-for b in TracesPath/floor TracesPath/ours TracesPath/ours_indexed TracesPath/floor_0pct TracesPath/ours_0pct \
-	LogsPassthrough/floor LogsPassthrough/ours LogsPassthrough/floor_visit; do
+for b in TracesPath/ours TracesPath/ours_indexed TracesPath/ours_0pct TracesPath/decoded/ours; do
+	printf '%-32s %12s ns/op %8s allocs/op %10s B/op %10s ns/op its floor\n' "$b" \
+		"$(value "$out/ratio.txt" "Benchmark$b" ns/op | median)" \
+		"$(value "$out/ratio.txt" "Benchmark$b" allocs/op | median)" \
+		"$(value "$out/ratio.txt" "Benchmark$b" B/op | median)" \
+		"$(value "$out/ratio.txt" "Benchmark$b" floor-ns/span | median | awk -v n=1000 '$1 != "NaN" { printf "%.0f", $1 * n; next } { print }')"
+done
+for b in LogsPassthrough/floor LogsPassthrough/ours LogsPassthrough/floor_visit; do
 	printf '%-32s %12s ns/op %8s allocs/op %10s B/op\n' "$b" \
 		"$(value "$out/ratio.txt" "Benchmark$b" ns/op | median)" \
 		"$(value "$out/ratio.txt" "Benchmark$b" allocs/op | median)" \
@@ -188,7 +197,7 @@ for b in FeedbackJoin/ours FeedbackJoin/floor_write FeedbackDelayedJoin; do
 		"$(value "$out/join.txt" "Benchmark$b" B/op | median)"
 done
 echo "traces path from every P at once, 1 P over 2 Ps, the floor (what two cores allow): $(parallel floor)"
-echo "traces path without completions (ours_0pct/floor_0pct): $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_0pct BenchmarkTracesPath/floor_0pct)"
+echo "traces path without completions, over its floor: $(xfloor ours_0pct)"
 echo "Add into a full cache with only the trace id indexed, before feedback has named a completion by response id or conversation (BenchmarkCacheAddFull/idle): $(value "$out/store.txt" BenchmarkCacheAddFull/idle ns/op | median) ns"
 echo "logs passthrough against visiting records only (ours/floor_visit): $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor_visit)"
 echo "bytes per cached completion, traces as generated (some hold several): $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/realistic B/completion | median)"
@@ -201,8 +210,9 @@ echo "load test, per mode (medians over the runs used; under GOGC=off every mode
 grep '^|' "$out/loadgen.txt" || true
 echo "== load: $(uptime)"
 
-echo "BENCH traces_path_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours BenchmarkTracesPath/floor)"
-echo "BENCH traces_path_indexed_vs_floor $(ratio "$out/ratio.txt" BenchmarkTracesPath/ours_indexed BenchmarkTracesPath/floor)"
+echo "BENCH traces_path_vs_floor $(xfloor ours)"
+echo "BENCH traces_path_indexed_vs_floor $(xfloor ours_indexed)"
+echo "BENCH traces_path_decoded_vs_floor $(xfloor decoded/ours)"
 echo "BENCH logs_passthrough_vs_floor $(ratio "$out/ratio.txt" BenchmarkLogsPassthrough/ours BenchmarkLogsPassthrough/floor)"
 echo "BENCH ns_per_feedback_join $(value "$out/join.txt" BenchmarkFeedbackJoin/ours ns/join | median)"
 echo "BENCH bytes_per_cached_completion $(value "$out/mem.txt" BenchmarkMemoryCachedCompletion/one_per_trace B/completion | median)"
