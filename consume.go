@@ -27,7 +27,7 @@ type logsBatch struct {
 	evals    []evalRequest          // evaluation events to append
 	delays   []int64                // feedback delays of the records joined at once
 	invalid  []string               // reasons of the records marked invalid
-	counts   struct{ duplicates, overflow, stopping, addressed int64 }
+	counts   struct{ duplicates, overflow, stopping, addressed, retries int64 }
 	// inFlight names an id another batch accepted and has not delivered
 	// yet; this batch is refused, to be retried once that one's fate is
 	// known (see consumeFeedback).
@@ -193,6 +193,7 @@ func (c *correlator) commit(b *logsBatch) (lastStored uint64) {
 	tel.pendingOverflow(b.counts.overflow)
 	tel.feedbackUnmatched(b.counts.overflow, unmatchedOverflow)
 	tel.feedbackUnmatched(b.counts.stopping, unmatchedShutdown)
+	tel.feedbackUnmatched(b.counts.retries, unmatchedRetry)
 	if len(b.hold) == 0 {
 		return 0
 	}

@@ -20,6 +20,9 @@ const (
 	unmatchedExpired  = "expired"
 	unmatchedOverflow = "overflow"
 	unmatchedShutdown = "shutdown"
+	// unmatchedRetry, in route mode: the retry of a record the router
+	// passed on unaddressed, passed on the same way.
+	unmatchedRetry = "retry"
 )
 
 // correlator is the state the traces side and the logs side share: the

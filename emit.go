@@ -304,9 +304,13 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 		f := feedbackOf(r.rec, lr)
 		var delay int64
 		if e.c.cfg.Mode == ModeRoute {
-			if r.matched {
-				e.c.addressMatch(lr, &f, r.rec.DedupeScope(), &r.match)
-			} // else on as it came, for the joining tier
+			switch {
+			case !r.matched:
+				e.c.passUnaddressed(lr, r.rec.DedupeScope(), r.rec.FeedbackID) // for the joining tier to judge
+			case !e.c.addressMatch(lr, &f, r.rec.DedupeScope(), &r.match):
+				// A try of it went on unaddressed meanwhile: so did this one.
+				r.matched, r.reason = false, unmatchedRetry
+			}
 		} else if r.matched {
 			delay = e.c.enr.markMatched(lr, &f, &r.match, now)
 			if e.c.cfg.Output.EvaluationEvent {

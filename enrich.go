@@ -6,6 +6,7 @@ import (
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/feedback"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
@@ -210,6 +211,7 @@ func cut(s string, limit int) string {
 
 // markInvalid marks a record that cannot be joined, with what is wrong.
 func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
+	dropRoutingKey(lr)
 	lr.Attributes().PutStr(attrError, f.Problem)
 	e.base(lr, f, correlationInvalid)
 }
@@ -219,7 +221,9 @@ func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 // it next to that trace's spans; one that named its completion by another
 // key keeps its own TraceID and gets no trace_id.
 func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
-	if f.Key.Kind == store.ByTrace {
+	if f.Key.Kind != store.ByTrace {
+		dropRoutingKey(lr)
+	} else {
 		lr.SetTraceID(f.TraceID)
 		lr.SetSpanID(f.SpanID)
 		if !f.SpanID.IsEmpty() {
@@ -233,6 +237,15 @@ func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
 	} else {
 		lr.Attributes().Remove(feedback.AttrTraceID)
+	}
+}
+
+// dropRoutingKey clears the record's TraceID when it is the routing key a
+// router gave a record it passed on unaddressed (see route.go): no trace
+// has that id.
+func dropRoutingKey(lr plog.LogRecord) {
+	if lbkey.IsRoutingKey(lr.TraceID()) {
+		lr.SetTraceID(pcommon.TraceID{})
 	}
 }
 

@@ -1,6 +1,7 @@
 package llmfeedbackprocessor
 
 import (
+	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -22,9 +23,17 @@ import (
 // for a conversation, the llm.conversation.* sums the router computed). A
 // record whose completion has not passed yet waits in the pending store, as
 // in join mode, and is addressed when it does; past pending::ttl it goes on
-// as it came, for the backend to mark unmatched. A record whose id was
+// unaddressed, for the backend to mark unmatched. A record whose id was
 // addressed before, within feedback::dedupe_ttl, goes where it went then
 // (store.Routed): the backend that took the first try drops the retry.
+//
+// A record passed on unaddressed (past pending::ttl, with the pending
+// store full, at shutdown) carries a routing key made of its id as its
+// TraceID (lbkey.RoutingKey), so that every try of it lands on the same
+// backend, whatever TraceID of its own each try had; the window remembers
+// it, and a retry that comes after its completion passed goes on
+// unaddressed too, to that backend, rather than addressed to another. The
+// backend drops the routing key from what it emits.
 
 // routeFeedback addresses one feedback record, or holds it back.
 func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
@@ -45,17 +54,28 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	}
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
+	scope := q.Key.DedupeScope(f.Key.Name)
+	if c.wentUnaddressed(scope, f.ID) {
+		c.passUnaddressed(lr, scope, f.ID)
+		b.counts.retries++
+		return passOn
+	}
 	m, found := c.cache.find(q)
 	held := int(c.waiting.Load())
 	switch {
 	case found:
-		c.addressMatch(lr, &f, q.Key.DedupeScope(f.Key.Name), &m)
-		b.counts.addressed++
+		if c.addressMatch(lr, &f, scope, &m) {
+			b.counts.addressed++
+		} else {
+			b.counts.retries++
+		}
 		return passOn
 	case c.stopping.Load():
+		c.passUnaddressed(lr, scope, f.ID)
 		b.counts.stopping++
 		return passOn
 	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
+		c.passUnaddressed(lr, scope, f.ID)
 		b.counts.overflow++
 		return passOn
 	}
@@ -64,6 +84,7 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		// Cannot happen for a record that came in as pdata; on it goes
 		// rather than lost.
 		c.logger.Error("cannot encode feedback to hold it; passing it on unaddressed", zap.Error(err))
+		c.passUnaddressed(lr, scope, f.ID)
 		b.counts.overflow++
 		return passOn
 	}
@@ -72,11 +93,17 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 }
 
 // addressMatch addresses lr to the completion the router found for it, or
-// to the one an earlier record with its id was addressed to.
-func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID, found *store.Match) {
+// to the one an earlier record with its id was addressed to. When an
+// earlier record with its id went on unaddressed, so does lr, and it
+// returns false.
+func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID, found *store.Match) bool {
 	c.routedMu.Lock()
-	m := c.routed.Stick(scope, f.ID, *found, c.now().UnixNano())
+	m, addressed := c.routed.Stick(scope, f.ID, *found, c.now().UnixNano())
 	c.routedMu.Unlock()
+	if !addressed {
+		c.passUnaddressed(lr, scope, f.ID)
+		return false
+	}
 	c.address(lr, m.Trace, m.Comp.SpanID)
 	attrs := lr.Attributes()
 	attrs.PutStr(feedback.AttrSpanID, m.Comp.SpanID.String())
@@ -86,6 +113,27 @@ func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope
 		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
 		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
 	}
+	return true
+}
+
+// wentUnaddressed reports whether a record with id went on unaddressed
+// within scope, within the route window.
+func (c *correlator) wentUnaddressed(scope pcommon.TraceID, id string) bool {
+	c.routedMu.Lock()
+	defer c.routedMu.Unlock()
+	return c.routed.Unaddressed(scope, id)
+}
+
+// passUnaddressed sends lr on without an address, with a routing key made
+// of its id (within scope) for TraceID, and remembers that it went so.
+func (c *correlator) passUnaddressed(lr plog.LogRecord, scope pcommon.TraceID, id string) {
+	c.routedMu.Lock()
+	c.routed.PassOn(scope, id, c.now().UnixNano())
+	c.routedMu.Unlock()
+	h := xxhash.New()
+	_, _ = h.Write(scope[:])
+	_, _ = h.WriteString(id)
+	lr.SetTraceID(lbkey.RoutingKey(uint32(h.Sum64())))
 }
 
 // address writes the completion's trace id in normal form to trace_id, for

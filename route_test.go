@@ -8,10 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
 )
@@ -168,4 +171,91 @@ func TestRouterRetryGoesWhereTheFirstTryWent(t *testing.T) {
 	require.Len(t, addressedTo()["click-1"], 3)
 	assert.Equal(t, traceID(2).String(), addressedTo()["click-1"][2], "past the TTL, addressed to the latest turn")
 	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// TestRouterRetryOfWhatWentOnUnaddressed: a record the router passed on
+// unaddressed (past pending::ttl, or with its pending store full) carries a
+// routing key made of its id as TraceID, whatever TraceID of its own each
+// try had, so every try lands on one backend; a retry that comes after its
+// completion passed goes on unaddressed too, with the same key, rather than
+// addressed to another backend: there the first try's backend drops it,
+// and it does not come out a second time, joined. A new id for the same
+// completion is addressed. A backend drops the routing key from what it
+// emits unmatched.
+func TestRouterRetryOfWhatWentOnUnaddressed(t *testing.T) {
+	ctx := context.Background()
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := routeConfig()
+	cfg.Feedback.DedupeTTL = time.Hour
+	cfg.Pending.TTL = time.Minute
+	cfg.Pending.MaxRecords = 1
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	try := func(value, id string, own byte) plog.Logs {
+		ld := feedbackBy("gen_ai.response.id", value, id)
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(pcommon.TraceID{0: 0xab, 15: own})
+		return ld
+	}
+	out := func(id string) []plog.LogRecord {
+		var got []plog.LogRecord
+		for _, lr := range feedbackRecords(h.lsink.AllLogs()) {
+			if attr(lr, "id") == id {
+				got = append(got, lr)
+			}
+		}
+		return got
+	}
+	require.NoError(t, h.logs.ConsumeLogs(ctx, try("resp-1", "expires", 1))) // held
+	require.NoError(t, h.logs.ConsumeLogs(ctx, try("resp-2", "full", 2)))    // store full: on at once
+	h.clock.Advance(2 * time.Minute)
+	h.s.c.emitter.expire()
+	h.s.c.emitter.flush(ctx)
+	for _, id := range []string{"expires", "full"} {
+		require.Len(t, out(id), 1, id)
+		lr := out(id)[0]
+		assert.True(t, lbkey.IsRoutingKey(lr.TraceID()), "%s: TraceID %s is no routing key", id, lr.TraceID())
+		_, addressed := lr.Attributes().Get("trace_id")
+		assert.False(t, addressed, id)
+	}
+	assert.NotEqual(t, out("expires")[0].TraceID(), out("full")[0].TraceID(), "another id, another key")
+
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", time.Second, 5)))
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-2", time.Second, 5)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, try("resp-1", "expires", 3))) // the retries, from another request
+	require.NoError(t, h.logs.ConsumeLogs(ctx, try("resp-2", "full", 4)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, try("resp-1", "new", 5))) // a new click
+	for _, id := range []string{"expires", "full"} {
+		require.Len(t, out(id), 2, id)
+		first, retry := out(id)[0], out(id)[1]
+		assert.Equal(t, first.TraceID(), retry.TraceID(), "%s: the retry goes where the first try went", id)
+		_, addressed := retry.Attributes().Get("trace_id")
+		assert.False(t, addressed, "%s: the retry is not addressed", id)
+	}
+	require.Len(t, out("new"), 1)
+	assert.Equal(t, traceID(1).String(), attr(out("new")[0], "trace_id"))
+	metadatatest.AssertEqualProcessorLlmFeedbackFeedbackUnmatched(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "expired"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "overflow"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "retry"))},
+	}, ignore())
+	require.NoError(t, h.s.Shutdown(ctx))
+
+	// The backend those tries land on marks them unmatched without the key.
+	backend := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, backend.logs.ConsumeLogs(ctx, feedbackRecordsAsLogs(out("full")[:1])))
+	require.NoError(t, backend.s.Shutdown(ctx))
+	got := feedbackRecords(backend.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, "unmatched", attr(got[0], "llm.feedback.correlation"))
+	assert.True(t, got[0].TraceID().IsEmpty(), "the routing key is no trace: %s", got[0].TraceID())
+}
+
+// feedbackRecordsAsLogs puts copies of records into one batch.
+func feedbackRecordsAsLogs(rs []plog.LogRecord) plog.Logs {
+	ld := plog.NewLogs()
+	dst := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, lr := range rs {
+		lr.CopyTo(dst.AppendEmpty())
+	}
+	return ld
 }

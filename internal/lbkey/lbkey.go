@@ -78,6 +78,12 @@ func StandIn(id pcommon.TraceID) pcommon.TraceID {
 			chars ^= inverse[bit]
 		}
 	}
+	return fromChars(chars)
+}
+
+// fromChars is the trace id whose hex string has '1' at the characters
+// chars sets (bit i, character i) and '0' elsewhere.
+func fromChars(chars uint32) pcommon.TraceID {
 	var out pcommon.TraceID
 	for i := range 32 {
 		if chars>>i&1 == 1 {
@@ -85,6 +91,32 @@ func StandIn(id pcommon.TraceID) pcommon.TraceID {
 		}
 	}
 	return out
+}
+
+// RoutingKey returns a trace id made of h, for a record that names no
+// trace the load balancer can place it by: every record given the same h
+// lands on the same backend. Like a stand-in, its hex string has only '0'
+// and '1' characters, which a tracer's random id has with a chance of
+// 8^-32, so IsRoutingKey tells it from a real trace id.
+func RoutingKey(h uint32) pcommon.TraceID {
+	if h == 0 {
+		h = 1 // not the empty id, which the load balancer places at random
+	}
+	return fromChars(h)
+}
+
+// IsRoutingKey reports whether id is a RoutingKey or a StandIn: not empty,
+// and every hex character '0' or '1'.
+func IsRoutingKey(id pcommon.TraceID) bool {
+	if id.IsEmpty() {
+		return false
+	}
+	for _, b := range id {
+		if b&0xEE != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Key is the routing key the load balancer computes for a log record.

@@ -193,7 +193,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorLlmFeedbackFeedbackUnmatched, err = builder.meter.Int64Counter(
 		"otelcol_processor_llm_feedback_feedback_unmatched",
-		metric.WithDescription("Feedback records emitted without a completion (reason expired, overflow or shutdown). [Alpha]"),
+		metric.WithDescription("Feedback records emitted without a completion (reason expired, overflow or shutdown; on a router, passed on unaddressed, and retry for the retry of a record passed on unaddressed, passed on the same way). [Alpha]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)

@@ -181,7 +181,7 @@ func AssertEqualProcessorLlmFeedbackFeedbackReceived(t *testing.T, tt *component
 func AssertEqualProcessorLlmFeedbackFeedbackUnmatched(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_llm_feedback_feedback_unmatched",
-		Description: "Feedback records emitted without a completion (reason expired, overflow or shutdown). [Alpha]",
+		Description: "Feedback records emitted without a completion (reason expired, overflow or shutdown; on a router, passed on unaddressed, and retry for the retry of a record passed on unaddressed, passed on the same way). [Alpha]",
 		Unit:        "{records}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

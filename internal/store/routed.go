@@ -21,7 +21,10 @@ type routedTo struct {
 // completions share, names the latest of them: between two tries a newer
 // one may pass the router, and the retry, addressed to it, would land on
 // another trace, likely another backend, where no dedupe window has seen
-// the first. Not safe for concurrent use.
+// the first. It also remembers the ids it passed on unaddressed (PassOn),
+// so that a retry which comes after the completion passed goes on
+// unaddressed as well, to the backend that took the first try, rather than
+// addressed to another. Not safe for concurrent use.
 type Routed struct {
 	ids *Seen
 	to  map[seenKey]routedTo
@@ -38,15 +41,37 @@ func NewRouted(ttl int64, maxIDs int) *Routed {
 // scope: JoinKey.DedupeScope), when it was within the window; otherwise
 // it remembers m as that and returns m. Of a remembered match, only what
 // addressing reads is kept: the trace, the span id and the conversation's
-// sums.
-func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) Match {
+// sums. It returns false, and remembers nothing, when id was passed on
+// unaddressed within the window: so must this try be.
+func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) (Match, bool) {
 	k := key(scope, id)
 	if prev, ok := r.to[k]; ok {
-		return Match{Trace: prev.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: prev.span}}, Conversation: prev.conv}
+		if prev.trace.IsEmpty() {
+			return Match{}, false
+		}
+		return Match{Trace: prev.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: prev.span}}, Conversation: prev.conv}, true
 	}
 	r.ids.accept(k, now)
 	r.to[k] = routedTo{trace: m.Trace, span: m.Comp.SpanID, conv: m.Conversation}
-	return m
+	return m, true
+}
+
+// PassOn remembers that id went on unaddressed within scope, unless the
+// window knows where it went already.
+func (r *Routed) PassOn(scope pcommon.TraceID, id string, now int64) {
+	k := key(scope, id)
+	if _, ok := r.to[k]; ok {
+		return
+	}
+	r.ids.accept(k, now)
+	r.to[k] = routedTo{} // no trace: unaddressed
+}
+
+// Unaddressed reports whether id went on unaddressed within scope, within
+// the window.
+func (r *Routed) Unaddressed(scope pcommon.TraceID, id string) bool {
+	prev, ok := r.to[key(scope, id)]
+	return ok && prev.trace.IsEmpty()
 }
 
 // Expire forgets the ids addressed a TTL or more before now.

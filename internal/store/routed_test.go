@@ -20,13 +20,43 @@ func TestRoutedKeepsTheFirstAddressWithinItsBounds(t *testing.T) {
 	r.OnEvict(func(n int) { evicted += n })
 	first := to(1)
 	first.Comp.ResponseID = "resp-1" // not kept: addressing does not read it
-	assert.Equal(t, first, r.Stick(scope, "a", first, 0))
-	assert.Equal(t, to(1), r.Stick(scope, "a", to(2), 10), "a retry goes where the first try went")
-	assert.Equal(t, to(3), r.Stick(pcommon.TraceID{8}, "a", to(3), 10), "the same id in another scope is another record")
-	assert.Equal(t, to(4), r.Stick(scope, "b", to(4), 20))
+	stick := func(scope pcommon.TraceID, id string, m Match, now int64) Match {
+		t.Helper()
+		got, addressed := r.Stick(scope, id, m, now)
+		assert.True(t, addressed, id)
+		return got
+	}
+	assert.Equal(t, first, stick(scope, "a", first, 0))
+	assert.Equal(t, to(1), stick(scope, "a", to(2), 10), "a retry goes where the first try went")
+	assert.Equal(t, to(3), stick(pcommon.TraceID{8}, "a", to(3), 10), "the same id in another scope is another record")
+	assert.Equal(t, to(4), stick(scope, "b", to(4), 20))
 	assert.Equal(t, 2, r.Len())
 	assert.Equal(t, 1, evicted, "the bound pushed the oldest out")
-	assert.Equal(t, to(5), r.Stick(scope, "a", to(5), 30), "pushed out, a is addressed anew")
+	assert.Equal(t, to(5), stick(scope, "a", to(5), 30), "pushed out, a is addressed anew")
 	r.Expire(130)
 	assert.Equal(t, 0, r.Len(), "past the TTL nothing is kept")
+}
+
+func TestRoutedKeepsWhatWentOnUnaddressed(t *testing.T) {
+	to := Match{Trace: pcommon.TraceID{1}, Comp: genai.Completion{Summary: genai.Summary{SpanID: pcommon.SpanID{1}}}}
+	scope := pcommon.TraceID{9}
+	r := NewRouted(100, 10)
+	r.PassOn(scope, "a", 0)
+	assert.True(t, r.Unaddressed(scope, "a"))
+	assert.False(t, r.Unaddressed(pcommon.TraceID{8}, "a"), "another scope")
+	_, addressed := r.Stick(scope, "a", to, 10)
+	assert.False(t, addressed, "a retry of what went on unaddressed goes on unaddressed")
+	assert.True(t, r.Unaddressed(scope, "a"), "and stays so")
+
+	got, addressed := r.Stick(scope, "b", to, 10)
+	assert.True(t, addressed)
+	r.PassOn(scope, "b", 20)
+	assert.False(t, r.Unaddressed(scope, "b"), "an id addressed before keeps its address")
+	again, _ := r.Stick(scope, "b", Match{}, 30)
+	assert.Equal(t, got.Trace, again.Trace)
+
+	r.Expire(100)
+	assert.False(t, r.Unaddressed(scope, "a"), "past the TTL it is forgotten")
+	_, addressed = r.Stick(scope, "a", to, 110)
+	assert.True(t, addressed)
 }

@@ -71,7 +71,10 @@ type Collector struct {
 	config string
 	// Env is added to the collector's environment; NewFromFile fills it with
 	// the ports, for configs that read them with ${env:...}.
-	Env    []string
+	Env []string
+	// Args are added to the command line, after --config (for example
+	// --set flags that change one setting of the config).
+	Args   []string
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	done   chan struct{}
@@ -149,7 +152,7 @@ func NewFromFile(t testing.TB, bin, dir, path string, env map[string]string) *Co
 func (c *Collector) Start() {
 	c.t.Helper()
 	c.out = &syncBuffer{}
-	c.cmd = exec.Command(c.bin, "--config", c.config)
+	c.cmd = exec.Command(c.bin, append([]string{"--config", c.config}, c.Args...)...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.Dir = c.Dir
 	c.cmd.Env = append(os.Environ(), c.Env...)

@@ -26,6 +26,12 @@ type scaleOut struct {
 }
 
 func startScaleOut(t *testing.T) scaleOut {
+	return startScaleOutWith(t, nil, nil)
+}
+
+// startScaleOutWith is startScaleOut with extra command-line arguments for
+// the backends and for the router (--set flags).
+func startScaleOutWith(t *testing.T, backendArgs, routerArgs []string) scaleOut {
 	bin := tc.Binary(t)
 	dir := filepath.Join("..", "..", "examples", "scale-out")
 	var s scaleOut
@@ -33,11 +39,13 @@ func startScaleOut(t *testing.T) scaleOut {
 	env := map[string]string{"STORAGE_DIR": filepath.Join(routerDir, "queue")}
 	for i := range 3 {
 		b := tc.NewFromFile(t, bin, t.TempDir(), filepath.Join(dir, "backend.yaml"), nil)
+		b.Args = backendArgs
 		b.Start()
 		s.backends = append(s.backends, b)
 		env[fmt.Sprintf("BACKEND_%d", i+1)] = fmt.Sprintf("127.0.0.1:%d", b.GRPC)
 	}
 	s.router = tc.NewFromFile(t, bin, routerDir, filepath.Join(dir, "router.yaml"), env)
+	s.router.Args = routerArgs
 	s.router.Start()
 	return s
 }
@@ -318,4 +326,60 @@ func TestScaleOutByKeysRouterRestarts(t *testing.T) {
 	s.sendFeedback(t, k, early, n)
 	s.allOnce(t, k.fbIDs, 60*time.Second)
 	s.joinedToTheirOwn(t, k)
+}
+
+// TestScaleOutRetryOfWhatWentOnUnaddressed: feedback by key whose completion
+// has not passed the router within its pending::ttl goes on unaddressed, and
+// the backend it lands on holds it, then marks it unmatched (or joins it,
+// when that backend has the completion). The completions then pass, and the
+// client retries every record, from another request (another TraceID of
+// its own). Each id comes out exactly once: the retry goes to the backend
+// that took the first try, which drops it, rather than addressed to the
+// completion's backend, which would join it a second time. What comes out
+// unmatched carries no TraceID: the router's routing key is dropped.
+func TestScaleOutRetryOfWhatWentOnUnaddressed(t *testing.T) {
+	s := startScaleOutWith(t,
+		[]string{"--set=processors::llm_feedback::pending::ttl=2s"},
+		[]string{"--set=processors::llm_feedback/route::pending::ttl=1s"})
+	const n = 60
+	k := newByKeys(n)
+	s.sendFeedback(t, k, 0, n)
+	require.Eventually(t, func() bool {
+		return s.router.Sum("otelcol_processor_llm_feedback_feedback_unmatched") == n
+	}, 30*time.Second, 50*time.Millisecond, "the router passes the feedback on unaddressed past its pending::ttl")
+	s.sendCompletions(t, k, 0, n)
+	retries := k.feedback(0, n)
+	lrs := retries.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < lrs.Len(); i++ {
+		lrs.At(i).SetTraceID(pcommon.TraceID{0: 0xdd, 15: byte(i)})
+	}
+	require.NoError(t, s.router.SendLogs(retries))
+
+	records := func() []tc.Record {
+		var got []tc.Record
+		for _, b := range s.backends {
+			lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
+			if err != nil {
+				return nil // a line still being written: read again
+			}
+			for _, r := range tc.Flatten(lds) {
+				if r.EventName == "LlmFeedbackMessage" {
+					got = append(got, r)
+				}
+			}
+		}
+		return got
+	}
+	require.Eventually(t, func() bool { return len(byID(records())) == n }, 60*time.Second, 200*time.Millisecond, "every id comes out")
+	require.Never(t, func() bool { return len(records()) > n }, settle, 200*time.Millisecond, "an id came out twice")
+	assert.Equal(t, float64(2*n), s.router.Sum("otelcol_processor_llm_feedback_feedback_unmatched"), "the router passed every retry on unaddressed")
+	unmatched := 0
+	for _, r := range records() {
+		if r.Attrs["llm.feedback.correlation"] == "unmatched" {
+			unmatched++
+			assert.Empty(t, r.TraceID, "%v: the routing key stays behind", r.Attrs["id"])
+		}
+	}
+	assert.Positive(t, unmatched, "no first try landed on a backend without its completion")
+	t.Logf("of %d ids, %d came out unmatched, the rest joined by the backend the first try landed on", n, unmatched)
 }
