@@ -23,7 +23,7 @@ OTELCOL_NEW := $(BIN)/otelcol-llmfeedback-v0165
 MODFILE_NEW := $(CURDIR)/_build/gomod-v0165/go.mod
 MISSING_NEW := exporter:file exporter:load_balancing connector:signal_to_metrics connector:count processor:transform
 
-.PHONY: build build-v0165 run lint fmt test demo bench generate clean fuzz flood
+.PHONY: build build-v0165 run lint fmt test demo bench generate check-generated clean fuzz flood
 
 build: $(OTELCOL)
 
@@ -69,7 +69,7 @@ fmt:
 # Lint, then unit, golden-file and lifecycle tests and the end-to-end tests
 # against the built collector, for the root module and the Go helper module
 # (sdk/go): once at the pinned release, once at the newest.
-test: lint build build-v0165 $(MODFILE_NEW)
+test: lint check-generated build build-v0165 $(MODFILE_NEW)
 	@echo "== collector $(OCB_VER): tests with go.mod, end-to-end against $(OTELCOL)"
 	OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
 	cd sdk/go && OTELCOL_BIN=$(OTELCOL) $(GOTEST) -race -count=1 ./...
@@ -123,6 +123,18 @@ generate:
 	tmp=$$(mktemp -d) && ln -s $(CURDIR) $$tmp/llmfeedbackprocessor && \
 	  (cd $$tmp/llmfeedbackprocessor && $(GO) tool -modfile=internal/tools/go.mod mdatagen $$tmp/llmfeedbackprocessor/metadata.yaml); \
 	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+# The files mdatagen writes from metadata.yaml must be what it writes now:
+# it runs on a copy of the sources, and the copy's files are compared with
+# these.
+GENERATED := documentation.md generated_component_test.go generated_package_test.go internal/metadata internal/metadatatest
+check-generated:
+	tmp=$$(mktemp -d) && mkdir $$tmp/llmfeedbackprocessor && \
+	  git ls-files -z | xargs -0 cp --parents -t $$tmp/llmfeedbackprocessor && \
+	  cp metadata.yaml $$tmp/llmfeedbackprocessor/ && \
+	  (cd $$tmp/llmfeedbackprocessor && $(GO) tool -modfile=internal/tools/go.mod mdatagen $$tmp/llmfeedbackprocessor/metadata.yaml) && \
+	  for f in $(GENERATED); do diff -r -u $$f $$tmp/llmfeedbackprocessor/$$f || { echo "check-generated: $$f is not what mdatagen writes from metadata.yaml; run make generate" >&2; rm -rf $$tmp; exit 1; }; done; \
+	  rm -rf $$tmp
 
 clean:
 	rm -rf _build $(OTELCOL) $(OTELCOL_NEW)

@@ -134,13 +134,19 @@ func (c *correlator) expire(now int64) []*store.PendingRecord {
 // attachStorage restores the saved state and the held records and keeps
 // p as the place to write them from now on.
 func (c *correlator) attachStorage(ctx context.Context, p *persister) {
-	cache, seen := p.restoreState(ctx)
+	state := p.restoreState(ctx)
 	now := c.now().UnixNano()
-	completions, errCache := c.cache.restore(cache, now, c.cfg.Join.Keys)
+	completions, errCache := c.cache.restore(state.cache, now, c.cfg.Join.Keys)
 	c.mu.Lock()
-	ids, errSeen := c.seen.RestoreSnapshot(seen, now)
+	ids, errSeen := c.seen.RestoreSnapshot(state.seen, now)
 	c.mu.Unlock()
-	for key, err := range map[string]error{keyCache: errCache, keySeen: errSeen} {
+	var errRouted error
+	if c.routed != nil {
+		c.routedMu.Lock()
+		_, errRouted = c.routed.RestoreSnapshot(state.routed, now)
+		c.routedMu.Unlock()
+	}
+	for key, err := range map[string]error{keyCache: errCache, keySeen: errSeen, keyRouted: errRouted} {
 		if err != nil {
 			p.failed(storageCorrupt, err, zap.String("key", key))
 		}
@@ -154,22 +160,28 @@ func (c *correlator) attachStorage(ctx context.Context, p *persister) {
 	p.start()
 }
 
-// snapshot encodes the cache and the dedupe window, unless nothing changed
-// since version since.
+// snapshot encodes the cache, the dedupe window and, in route mode, the
+// route window, unless nothing changed since version since.
 // A change made while the parts are encoded one by one bumps the version
 // past the one returned, so it is saved next time.
-func (c *correlator) snapshot(since uint64) (version uint64, cache, seen []byte) {
+func (c *correlator) snapshot(since uint64) (version uint64, state savedState) {
 	version = c.version.Load()
 	if version == since {
-		return since, nil, nil
+		return since, savedState{}
 	}
-	cache = c.cache.snapshot(c.cfg.Join.Keys)
+	state.cache = c.cache.snapshot(c.cfg.Join.Keys)
+	if c.routed != nil {
+		c.routedMu.Lock()
+		state.routed = c.routed.MarshalSnapshot()
+		c.routedMu.Unlock()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Ids of batches still in flight are left out: a crash before their
 	// batch is acknowledged makes the client send it again, and that retry
 	// must not be dropped as a duplicate of a try that never got through.
-	return version, cache, c.seen.MarshalSnapshot(maps.Keys(c.inFlight))
+	state.seen = c.seen.MarshalSnapshot(maps.Keys(c.inFlight))
+	return version, state
 }
 
 // restorePending takes back records read from storage: each is emitted

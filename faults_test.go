@@ -911,10 +911,10 @@ func TestSnapshotLeavesOutIDsInFlight(t *testing.T) {
 	<-next.entered
 	var version uint64 // of the last snapshot, which is saved only when a change came since
 	saved := func() int {
-		v, _, seen := h.s.c.snapshot(version)
+		v, state := h.s.c.snapshot(version)
 		require.NotEqual(t, version, v, "a change since the last snapshot, which would not be saved")
 		version = v
-		n, err := store.NewSeen(time.Hour.Nanoseconds(), 100).RestoreSnapshot(seen, startTime.UnixNano())
+		n, err := store.NewSeen(time.Hour.Nanoseconds(), 100).RestoreSnapshot(state.seen, startTime.UnixNano())
 		require.NoError(t, err)
 		return n
 	}

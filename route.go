@@ -100,6 +100,7 @@ func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope
 	c.routedMu.Lock()
 	m, addressed := c.routed.Stick(scope, f.ID, *found, c.now().UnixNano())
 	c.routedMu.Unlock()
+	c.version.Add(1) // the route window is saved with the cache
 	if !addressed {
 		c.passUnaddressed(lr, scope, f.ID)
 		return false
@@ -130,6 +131,7 @@ func (c *correlator) passUnaddressed(lr plog.LogRecord, scope pcommon.TraceID, i
 	c.routedMu.Lock()
 	c.routed.PassOn(scope, id, c.now().UnixNano())
 	c.routedMu.Unlock()
+	c.version.Add(1)
 	h := xxhash.New()
 	_, _ = h.Write(scope[:])
 	_, _ = h.WriteString(id)

@@ -113,7 +113,7 @@ func TestRouterKeepsWhatItHoldsAcrossRestarts(t *testing.T) {
 	require.Len(t, out, 1, "addressed at once: the restored cache knows where resp-early went")
 	assert.Equal(t, traceID(5).String(), attr(out[0], "trace_id"))
 	require.NoError(t, third.s.Shutdown(ctx))
-	assert.Equal(t, 3, disk.keys(), "nothing held is left: the range, the cache and the dedupe window")
+	assert.Equal(t, 4, disk.keys(), "nothing held is left: the range, the cache, the dedupe window and the route window")
 }
 
 // A route-mode processor opens its storage extension: one that is not
@@ -258,4 +258,74 @@ func feedbackRecordsAsLogs(rs []plog.LogRecord) plog.Logs {
 		lr.CopyTo(dst.AppendEmpty())
 	}
 	return ld
+}
+
+// TestRouterKeepsItsRouteWindowAcrossRestarts: with storage, where a router
+// addressed each feedback id, and which ids it passed on unaddressed, are
+// saved with its cache: after a restart (clean, or a SIGKILL after the
+// snapshot), a retry still goes where the first try went, though a later
+// turn of the conversation passed, or the completion came, meanwhile.
+func TestRouterKeepsItsRouteWindowAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	cfg := routeConfig()
+	cfg.Storage = &storageID
+	cfg.Feedback.DedupeTTL = time.Hour
+	cfg.Pending.MaxRecords = 1
+
+	first := newHarness(t, cfg)
+	withDisk(t, first, disk)
+	require.NoError(t, first.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", 2*time.Second, 5)))
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click"))) // to turn 1
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-9", "held")))      // held
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-8", "full")))      // unaddressed
+	require.NoError(t, first.s.Shutdown(ctx))
+	firstOut := map[string]plog.LogRecord{}
+	for _, lr := range feedbackRecords(first.lsink.AllLogs()) {
+		firstOut[attr(lr, "id")] = lr
+	}
+	require.Len(t, firstOut, 2)
+	require.True(t, lbkey.IsRoutingKey(firstOut["full"].TraceID()))
+
+	second := newHarness(t, cfg)
+	withDisk(t, second, disk)
+	require.Equal(t, 2, second.s.c.routed.Len(), "the window is back")
+	require.NoError(t, second.traces.ConsumeTraces(ctx, keyedCompletion(traceID(2), "resp-2", "conv-1", time.Second, 5)))
+	require.NoError(t, second.traces.ConsumeTraces(ctx, keyedCompletion(traceID(8), "resp-8", "conv-8", time.Second, 5)))
+	require.NoError(t, second.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "click")))
+	require.NoError(t, second.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-8", "full")))
+	require.NoError(t, second.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.conversation.id", "conv-1", "new"))) // a new click
+	out := map[string]plog.LogRecord{}
+	for _, lr := range feedbackRecords(second.lsink.AllLogs()) {
+		out[attr(lr, "id")] = lr
+	}
+	assert.Equal(t, traceID(1).String(), attr(out["click"], "trace_id"), "the retry goes to turn 1, where the first try went")
+	assert.Equal(t, firstOut["full"].TraceID(), out["full"].TraceID(), "the retry goes on unaddressed, with the same routing key")
+	_, addressed := out["full"].Attributes().Get("trace_id")
+	assert.False(t, addressed)
+	assert.Equal(t, traceID(2).String(), attr(out["new"], "trace_id"), "a new id is addressed to the latest turn")
+	require.NoError(t, second.s.Shutdown(ctx))
+}
+
+// A route window that does not decode is counted as corrupt and stops
+// nothing: the router routes as with an empty window.
+func TestRouterGarbledRouteWindowStopsNothing(t *testing.T) {
+	ctx := context.Background()
+	disk := newFaultDisk()
+	disk.set(func(d *faultDisk) { d.m[keyRouted] = []byte{0xff, 1, 2} }) // no version of the window
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(ctx)) }()
+	cfg := routeConfig()
+	cfg.Storage = &storageID
+	h := newHarnessWith(t, cfg, metadatatest.NewSettings(tt))
+	withDisk(t, h, disk)
+	metadatatest.AssertEqualProcessorLlmFeedbackStorageErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "corrupt"))},
+	}, ignore())
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", time.Second, 5)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-1", "after")))
+	require.NoError(t, h.s.Shutdown(ctx))
+	got := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, got, 1)
+	assert.Equal(t, traceID(1).String(), attr(got[0], "trace_id"))
 }

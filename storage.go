@@ -20,6 +20,7 @@ import (
 const (
 	keyCache         = "cache"
 	keySeen          = "seen"
+	keyRouted        = "routed" // route mode: where each feedback id went
 	keyPendingRange  = "pending/range"
 	keyPendingPrefix = "pending/"
 	restoreBatch     = 512
@@ -69,9 +70,9 @@ type persister struct {
 	timeout    time.Duration
 	maxQueued  int
 	flushEvery time.Duration
-	// snapshot returns the cache and the dedupe window encoded, or nil when
+	// snapshot returns the state to save encoded, with a nil cache when
 	// nothing changed since version since (see correlator.snapshot).
-	snapshot func(since uint64) (version uint64, cache, seen []byte)
+	snapshot func(since uint64) (version uint64, state savedState)
 	// recovered takes records read back late, after a failed first read.
 	recovered func([]*store.PendingRecord)
 
@@ -108,7 +109,7 @@ func newPersister(client storage.Client, logger *zap.Logger, tel *telemetry, cfg
 	return &persister{
 		client: client, logger: logger, tel: tel,
 		timeout: cfg.StorageTimeout, maxQueued: cfg.StorageQueueSize, flushEvery: cfg.StorageFlushInterval,
-		snapshot:  func(uint64) (uint64, []byte, []byte) { return 0, nil, nil },
+		snapshot:  func(uint64) (uint64, savedState) { return 0, savedState{} },
 		recovered: func([]*store.PendingRecord) {},
 		lo:        1, live: map[uint64]*store.PendingRecord{},
 		progress: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -383,16 +384,21 @@ func (p *persister) sync(ctx context.Context) bool {
 	return p.waitFor(ctx, func() bool { return p.writes >= want })
 }
 
-// restoreState reads the saved cache and dedupe window.
-func (p *persister) restoreState(ctx context.Context) (cache, seen []byte) {
+// savedState is what a snapshot saves, each under its key: the cache, the
+// dedupe window and, in route mode, where each feedback id went (nil in
+// join mode: not saved).
+type savedState struct{ cache, seen, routed []byte }
+
+// restoreState reads the saved cache, dedupe window and route window.
+func (p *persister) restoreState(ctx context.Context) savedState {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	ops := []*storage.Operation{storage.GetOperation(keyCache), storage.GetOperation(keySeen)}
+	ops := []*storage.Operation{storage.GetOperation(keyCache), storage.GetOperation(keySeen), storage.GetOperation(keyRouted)}
 	if err := p.client.Batch(ctx, ops...); err != nil {
 		p.failed(storageGet, err)
-		return nil, nil
+		return savedState{}
 	}
-	return ops[0].Value, ops[1].Value
+	return savedState{cache: ops[0].Value, seen: ops[1].Value, routed: ops[2].Value}
 }
 
 // restorePending reads back every stored record, oldest first. A chunk the
@@ -566,15 +572,20 @@ func (p *persister) readRangeAgain() {
 	}
 }
 
-// saveSnapshot stores the cache and the dedupe window when they changed.
+// saveSnapshot stores the cache, the dedupe window and the route window
+// when they changed.
 func (p *persister) saveSnapshot() {
-	version, cache, seen := p.snapshot(p.saved)
-	if cache == nil {
+	version, state := p.snapshot(p.saved)
+	if state.cache == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
-	if err := p.client.Batch(ctx, storage.SetOperation(keyCache, cache), storage.SetOperation(keySeen, seen)); err != nil {
+	ops := []*storage.Operation{storage.SetOperation(keyCache, state.cache), storage.SetOperation(keySeen, state.seen)}
+	if state.routed != nil {
+		ops = append(ops, storage.SetOperation(keyRouted, state.routed))
+	}
+	if err := p.client.Batch(ctx, ops...); err != nil {
 		p.failed(storageSet, err)
 		return
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/binary"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
@@ -82,3 +84,72 @@ func (r *Routed) Len() int { return len(r.to) }
 
 // OnEvict is told how many ids the bound pushed out before their TTL.
 func (r *Routed) OnEvict(f func(n int)) { r.ids.OnEvict = f }
+
+// routedVersion heads a Routed snapshot.
+const routedVersion byte = 1
+
+// MarshalSnapshot encodes the window, oldest first: each id's key, when it
+// was remembered, and where it went (no trace: unaddressed).
+func (r *Routed) MarshalSnapshot() []byte {
+	s := r.ids
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(s.set)*64)
+	b = append(b, routedVersion)
+	b = binary.AppendUvarint(b, uint64(len(s.set)))
+	for _, it := range s.queue[s.first:] {
+		if !s.live(it) {
+			continue
+		}
+		to := r.to[it.key]
+		b = append(b, it.key.trace[:]...)
+		b = binary.LittleEndian.AppendUint64(b, it.key.id)
+		b = binary.AppendVarint(b, it.at)
+		b = append(b, to.trace[:]...)
+		b = append(b, to.span[:]...)
+		b = binary.AppendVarint(b, to.conv.Completions)
+		b = binary.AppendVarint(b, to.conv.InputTokens)
+		b = binary.AppendVarint(b, to.conv.OutputTokens)
+	}
+	return b
+}
+
+// RestoreSnapshot remembers again the ids of a snapshot that have not
+// expired by now, within the window's bound. It returns how many it
+// restored.
+func (r *Routed) RestoreSnapshot(b []byte, now int64) (int, error) {
+	n, b, err := snapshotHeader(b, routedVersion)
+	restored := 0
+	for range n {
+		var it seenItem
+		if it, b, err = readSeenItem(b); err != nil {
+			break
+		}
+		var to routedTo
+		if to, b, err = readRoutedTo(b); err != nil {
+			break
+		}
+		if now-it.at < r.ids.ttl && r.ids.accept(it.key, it.at) {
+			r.to[it.key] = to
+			restored++
+		}
+	}
+	return restored, err
+}
+
+// readRoutedTo reads where an id went, as MarshalSnapshot wrote it.
+func readRoutedTo(b []byte) (routedTo, []byte, error) {
+	var to routedTo
+	if len(b) < 24 {
+		return to, nil, errCorrupt
+	}
+	copy(to.trace[:], b)
+	copy(to.span[:], b[16:])
+	b = b[24:]
+	for _, dst := range []*int64{&to.conv.Completions, &to.conv.InputTokens, &to.conv.OutputTokens} {
+		v, k := binary.Varint(b)
+		if k <= 0 {
+			return to, nil, errCorrupt
+		}
+		*dst, b = v, b[k:]
+	}
+	return to, b, nil
+}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/genai"
@@ -59,4 +60,45 @@ func TestRoutedKeepsWhatWentOnUnaddressed(t *testing.T) {
 	assert.False(t, r.Unaddressed(scope, "a"), "past the TTL it is forgotten")
 	_, addressed = r.Stick(scope, "a", to, 110)
 	assert.True(t, addressed)
+}
+
+func TestRoutedSnapshotRoundTrip(t *testing.T) {
+	to := Match{Trace: pcommon.TraceID{1}, Comp: genai.Completion{Summary: genai.Summary{SpanID: pcommon.SpanID{2}}},
+		Conversation: ConversationStats{Completions: 3, InputTokens: 1 << 40, OutputTokens: 7}}
+	scope := pcommon.TraceID{9}
+	r := NewRouted(100, 10)
+	r.Stick(scope, "old", to, 0)
+	r.Stick(scope, "a", to, 50)
+	r.PassOn(scope, "b", 60)
+	snap := r.MarshalSnapshot()
+
+	back := NewRouted(100, 10)
+	n, err := back.RestoreSnapshot(snap, 120)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "what expired by now is not restored")
+	got, addressed := back.Stick(scope, "a", Match{}, 130)
+	assert.True(t, addressed)
+	assert.Equal(t, to.Trace, got.Trace)
+	assert.Equal(t, to.Comp.SpanID, got.Comp.SpanID)
+	assert.Equal(t, to.Conversation, got.Conversation)
+	assert.True(t, back.Unaddressed(scope, "b"))
+	back.Expire(150)
+	assert.Equal(t, 1, back.Len(), "restored ids expire when they would have")
+
+	small := NewRouted(100, 1)
+	n, err = small.RestoreSnapshot(snap, 70)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "all three restored, each pushing the one before out")
+	assert.Equal(t, 1, small.Len(), "the bound holds on restore")
+	assert.True(t, small.Unaddressed(scope, "b"), "the newest is kept")
+
+	for cut := 1; cut < len(snap); cut++ {
+		_, err := NewRouted(100, 10).RestoreSnapshot(snap[:cut], 70)
+		require.Error(t, err, "cut at %d of %d", cut, len(snap))
+	}
+	_, err = NewRouted(100, 10).RestoreSnapshot(append([]byte{routedVersion + 1}, snap[1:]...), 70)
+	require.Error(t, err)
+	n, err = NewRouted(100, 10).RestoreSnapshot(nil, 70)
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }

@@ -186,33 +186,49 @@ type SeenID struct {
 // RestoreSnapshot accepts again the ids of a snapshot that have not expired
 // by now. It returns how many it restored.
 func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	if b[0] != seenVersion {
-		return 0, errCorrupt
-	}
-	n, k := binary.Uvarint(b[1:])
-	if k <= 0 {
-		return 0, errCorrupt
-	}
-	b = b[1+k:]
+	n, b, err := snapshotHeader(b, seenVersion)
 	restored := 0
 	for range n {
-		if len(b) < 24 {
-			return restored, errCorrupt
-		}
 		var it seenItem
-		copy(it.key.trace[:], b)
-		it.key.id = binary.LittleEndian.Uint64(b[16:])
-		at, k := binary.Varint(b[24:])
-		if k <= 0 {
-			return restored, errCorrupt
+		if it, b, err = readSeenItem(b); err != nil {
+			break
 		}
-		b = b[24+k:]
-		if now-at < s.ttl && s.accept(it.key, at) {
+		if now-it.at < s.ttl && s.accept(it.key, it.at) {
 			restored++
 		}
 	}
-	return restored, nil
+	return restored, err
+}
+
+// snapshotHeader reads a snapshot's version, which must be version, and
+// its count of items. An empty snapshot is none: no items.
+func snapshotHeader(b []byte, version byte) (n uint64, rest []byte, err error) {
+	if len(b) == 0 {
+		return 0, nil, nil
+	}
+	if b[0] != version {
+		return 0, nil, errCorrupt
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return 0, nil, errCorrupt
+	}
+	return n, b[1+k:], nil
+}
+
+// readSeenItem reads one id and when it was accepted, as MarshalSnapshot
+// wrote them.
+func readSeenItem(b []byte) (seenItem, []byte, error) {
+	var it seenItem
+	if len(b) < 24 {
+		return it, nil, errCorrupt
+	}
+	copy(it.key.trace[:], b)
+	it.key.id = binary.LittleEndian.Uint64(b[16:])
+	at, k := binary.Varint(b[24:])
+	if k <= 0 {
+		return it, nil, errCorrupt
+	}
+	it.at = at
+	return it, b[24+k:], nil
 }

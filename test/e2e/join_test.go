@@ -177,9 +177,16 @@ func TestFeedbackBeforeSpan(t *testing.T) {
 	assert.Equal(t, int64(10), got[0].Attrs["gen_ai.usage.input_tokens"])
 	assert.Equal(t, "fb-early", got[0].Attrs["id"])
 
-	lines, err := c.Scrape("otelcol_processor_llm_feedback_feedback_matched")
-	require.NoError(t, err)
-	assert.Contains(t, lines[len(lines)-1], `join="delayed"`)
+	// The emitter counts a record once the exporter took it, which may be
+	// just after the sink saw it.
+	var lines []string
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		var err error
+		lines, err = c.Scrape("otelcol_processor_llm_feedback_feedback_matched")
+		require.NoError(ct, err)
+		require.NotEmpty(ct, lines)
+		assert.Contains(ct, lines[len(lines)-1], `join="delayed"`)
+	}, 10*time.Second, 50*time.Millisecond)
 	t.Logf("metrics:\n%v", lines)
 }
 
