@@ -129,12 +129,14 @@ generate:
 # these.
 GENERATED := documentation.md generated_component_test.go generated_package_test.go internal/metadata internal/metadatatest
 check-generated:
-	tmp=$$(mktemp -d) && mkdir $$tmp/llmfeedbackprocessor && \
-	  git ls-files -z | xargs -0 cp --parents -t $$tmp/llmfeedbackprocessor && \
-	  cp metadata.yaml $$tmp/llmfeedbackprocessor/ && \
-	  (cd $$tmp/llmfeedbackprocessor && $(GO) tool -modfile=internal/tools/go.mod mdatagen $$tmp/llmfeedbackprocessor/metadata.yaml) && \
-	  for f in $(GENERATED); do diff -r -u $$f $$tmp/llmfeedbackprocessor/$$f || { echo "check-generated: $$f is not what mdatagen writes from metadata.yaml; run make generate" >&2; rm -rf $$tmp; exit 1; }; done; \
-	  rm -rf $$tmp
+	tmp=$$(mktemp -d) && copy=$$tmp/llmfeedbackprocessor && mkdir $$copy && \
+	  ( git ls-files -z | xargs -0 -r cp --parents -t $$copy && \
+	    test -f $$copy/metadata.yaml && rm -rf $(addprefix $$copy/,$(GENERATED)) && \
+	    cd $$copy && $(GO) tool -modfile=internal/tools/go.mod mdatagen $$copy/metadata.yaml && cd $(CURDIR) && \
+	    for f in $(GENERATED); do \
+	      diff -r -u $$f $$copy/$$f || { echo "check-generated: $$f is not what mdatagen writes from metadata.yaml; run make generate" >&2; exit 1; }; \
+	    done ); \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
 
 clean:
 	rm -rf _build $(OTELCOL) $(OTELCOL_NEW)

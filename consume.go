@@ -21,6 +21,8 @@ const (
 // the next consumer answers: committed when it took the batch, rolled back
 // when it refused it, so that a refused batch leaves no trace (nothing held,
 // stored or remembered as seen) and the caller's retry is handled afresh.
+// (A router's route window keeps what it learned of a refused batch: see
+// route.go.)
 type logsBatch struct {
 	accepted []store.SeenID         // ids taken into the dedupe window
 	hold     []*store.PendingRecord // records to hold back once committed

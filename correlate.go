@@ -66,8 +66,8 @@ type correlator struct {
 	// inFlight counts, by id, the batches that accepted it and have not
 	// been delivered or refused yet; bounded by the batches in flight.
 	inFlight map[store.SeenID]int
-	// version counts changes to the cache and the dedupe window, so an
-	// unchanged state is not saved again.
+	// version counts changes to the cache, the dedupe window and the
+	// route window, so an unchanged state is not saved again.
 	version atomic.Uint64
 	// routed, in route mode, is where each feedback id was addressed, so a
 	// retry goes the same way (route.go). routedMu is taken alone.

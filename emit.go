@@ -163,8 +163,8 @@ func (e *emitter) release(rs []*store.PendingRecord, reason string) {
 	if len(rs) == 0 {
 		return
 	}
-	// In route mode an expired record goes on as it came, for the joining
-	// tier to judge; dropping is the joining tier's choice.
+	// In route mode an expired record goes on unaddressed (route.go), for
+	// the joining tier to judge; dropping is the joining tier's choice.
 	if reason == unmatchedExpired && e.c.cfg.Pending.OnExpiry == OnExpiryDrop && e.c.cfg.Mode == ModeJoin {
 		e.c.tel.feedbackDropped(int64(len(rs)))
 		for _, r := range rs {
@@ -306,7 +306,9 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 		if e.c.cfg.Mode == ModeRoute {
 			switch {
 			case !r.matched:
-				e.c.passUnaddressed(lr, r.rec.DedupeScope(), r.rec.FeedbackID) // for the joining tier to judge
+				// For the joining tier to judge; or where a try of it was
+				// addressed meanwhile.
+				r.matched = e.c.passUnaddressed(lr, &f, r.rec.DedupeScope())
 			case !e.c.addressMatch(lr, &f, r.rec.DedupeScope(), &r.match):
 				// A try of it went on unaddressed meanwhile: so did this one.
 				r.matched, r.reason = false, unmatchedRetry

@@ -219,7 +219,8 @@ func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 // markUnmatched marks valid feedback whose completion was not found. A record
 // that names a trace is placed in it, so trace-id routing and backends find
 // it next to that trace's spans; one that named its completion by another
-// key keeps its own TraceID and gets no trace_id.
+// key keeps its own TraceID (unless it is a router's routing key, which no
+// trace has) and gets no trace_id.
 func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 	if f.Key.Kind != store.ByTrace {
 		dropRoutingKey(lr)

@@ -28,12 +28,19 @@ import (
 // (store.Routed): the backend that took the first try drops the retry.
 //
 // A record passed on unaddressed (past pending::ttl, with the pending
-// store full, at shutdown) carries a routing key made of its id as its
-// TraceID (lbkey.RoutingKey), so that every try of it lands on the same
-// backend, whatever TraceID of its own each try had; the window remembers
-// it, and a retry that comes after its completion passed goes on
-// unaddressed too, to that backend, rather than addressed to another. The
-// backend drops the routing key from what it emits.
+// store full, at shutdown, or that could not be encoded to be held)
+// carries a routing key made of its id as its TraceID (lbkey.RoutingKey),
+// so that every try of it lands on the same backend, whatever TraceID of
+// its own each try had; the window remembers it, and a retry that comes
+// after its completion passed goes on unaddressed too, to that backend,
+// rather than addressed to another. The backend drops the routing key from
+// what it emits. The window is asked before the cache: a retry of an id
+// addressed before goes there even when the cache has since lost the
+// completion.
+//
+// What the window learns of a batch stays when the next consumer refuses
+// the batch: the load balancer may have delivered part of it before it
+// failed, and the retry must go where those records went.
 
 // routeFeedback addresses one feedback record, or holds it back.
 func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *logsBatch) outcome {
@@ -55,9 +62,14 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
 	scope := q.Key.DedupeScope(f.Key.Name)
-	if c.wentUnaddressed(scope, f.ID) {
-		c.passUnaddressed(lr, scope, f.ID)
-		b.counts.retries++
+	if prior, addressed, known := c.priorRoute(scope, f.ID); known {
+		if addressed {
+			c.writeAddress(lr, &f, &prior)
+			b.counts.addressed++
+		} else {
+			setRoutingKey(lr, scope, f.ID)
+			b.counts.retries++
+		}
 		return passOn
 	}
 	m, found := c.cache.find(q)
@@ -71,12 +83,18 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		}
 		return passOn
 	case c.stopping.Load():
-		c.passUnaddressed(lr, scope, f.ID)
-		b.counts.stopping++
+		if c.passUnaddressed(lr, &f, scope) {
+			b.counts.addressed++
+		} else {
+			b.counts.stopping++
+		}
 		return passOn
 	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
-		c.passUnaddressed(lr, scope, f.ID)
-		b.counts.overflow++
+		if c.passUnaddressed(lr, &f, scope) {
+			b.counts.addressed++
+		} else {
+			b.counts.overflow++
+		}
 		return passOn
 	}
 	data, err := encodeRecord(rl, sl, lr)
@@ -84,8 +102,11 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		// Cannot happen for a record that came in as pdata; on it goes
 		// rather than lost.
 		c.logger.Error("cannot encode feedback to hold it; passing it on unaddressed", zap.Error(err))
-		c.passUnaddressed(lr, scope, f.ID)
-		b.counts.overflow++
+		if c.passUnaddressed(lr, &f, scope) {
+			b.counts.addressed++
+		} else {
+			b.counts.overflow++
+		}
 		return passOn
 	}
 	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
@@ -102,9 +123,15 @@ func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope
 	c.routedMu.Unlock()
 	c.version.Add(1) // the route window is saved with the cache
 	if !addressed {
-		c.passUnaddressed(lr, scope, f.ID)
+		setRoutingKey(lr, scope, f.ID)
 		return false
 	}
+	c.writeAddress(lr, f, &m)
+	return true
+}
+
+// writeAddress writes onto lr the address of the completion m.
+func (c *correlator) writeAddress(lr plog.LogRecord, f *feedback.Feedback, m *store.Match) {
 	c.address(lr, m.Trace, m.Comp.SpanID)
 	attrs := lr.Attributes()
 	attrs.PutStr(feedback.AttrSpanID, m.Comp.SpanID.String())
@@ -114,24 +141,35 @@ func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope
 		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
 		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
 	}
-	return true
 }
 
-// wentUnaddressed reports whether a record with id went on unaddressed
-// within scope, within the route window.
-func (c *correlator) wentUnaddressed(scope pcommon.TraceID, id string) bool {
+// priorRoute is how a record with id went within scope, within the route
+// window (store.Routed.Prior).
+func (c *correlator) priorRoute(scope pcommon.TraceID, id string) (m store.Match, addressed, known bool) {
 	c.routedMu.Lock()
 	defer c.routedMu.Unlock()
-	return c.routed.Unaddressed(scope, id)
+	return c.routed.Prior(scope, id)
 }
 
 // passUnaddressed sends lr on without an address, with a routing key made
-// of its id (within scope) for TraceID, and remembers that it went so.
-func (c *correlator) passUnaddressed(lr plog.LogRecord, scope pcommon.TraceID, id string) {
+// of its id (within scope) for TraceID, and remembers that it went so;
+// unless a try of it was addressed meanwhile: then lr is addressed there
+// too, and it returns true.
+func (c *correlator) passUnaddressed(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID) bool {
 	c.routedMu.Lock()
-	c.routed.PassOn(scope, id, c.now().UnixNano())
+	prior, addressed := c.routed.PassOn(scope, f.ID, c.now().UnixNano())
 	c.routedMu.Unlock()
-	c.version.Add(1)
+	c.version.Add(1) // the route window is saved with the cache
+	if addressed {
+		c.writeAddress(lr, f, &prior)
+		return true
+	}
+	setRoutingKey(lr, scope, f.ID)
+	return false
+}
+
+// setRoutingKey makes lr's TraceID the routing key of its id within scope.
+func setRoutingKey(lr plog.LogRecord, scope pcommon.TraceID, id string) {
 	h := xxhash.New()
 	_, _ = h.Write(scope[:])
 	_, _ = h.WriteString(id)

@@ -17,6 +17,7 @@ import (
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/lbkey"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadata"
 	"github.com/llm-feedback/llmfeedbackprocessor/internal/metadatatest"
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/store"
 )
 
 func routeConfig() *Config {
@@ -328,4 +329,32 @@ func TestRouterGarbledRouteWindowStopsNothing(t *testing.T) {
 	got := feedbackRecords(h.lsink.AllLogs())
 	require.Len(t, got, 1)
 	assert.Equal(t, traceID(1).String(), attr(got[0], "trace_id"))
+}
+
+// TestRouterRetryAfterTheCacheLostItsCompletion: the route window is asked
+// before the cache, so a retry of an id the router addressed goes there at
+// once even when the cache has since let the completion go (cache::ttl
+// shorter than feedback::dedupe_ttl, or evicted); held until pending::ttl
+// and passed on unaddressed, it would land on another backend than the
+// first try and come out twice.
+func TestRouterRetryAfterTheCacheLostItsCompletion(t *testing.T) {
+	ctx := context.Background()
+	cfg := routeConfig()
+	cfg.Cache.TTL = time.Minute
+	cfg.Feedback.DedupeTTL = time.Hour
+	h := newHarness(t, cfg)
+	require.NoError(t, h.traces.ConsumeTraces(ctx, keyedCompletion(traceID(1), "resp-1", "conv-1", time.Second, 5)))
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-1", "click")))
+	h.clock.Advance(2 * time.Minute)
+	h.s.c.expire(h.clock.Now().UnixNano())
+	_, found := h.s.c.cache.find(store.Query{Key: store.JoinKey{Kind: store.ByResponse, Hash: store.HashValue("resp-1")}, Value: "resp-1", At: h.clock.Now().UnixNano()})
+	require.False(t, found, "the cache let the completion go")
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-1", "click"))) // the retry
+	out := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, out, 2, "the retry is not held")
+	for _, lr := range out {
+		assert.Equal(t, traceID(1).String(), attr(lr, "trace_id"))
+		assert.Equal(t, traceID(1), lr.TraceID())
+	}
+	require.NoError(t, h.s.Shutdown(ctx))
 }

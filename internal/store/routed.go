@@ -48,32 +48,40 @@ func NewRouted(ttl int64, maxIDs int) *Routed {
 func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) (Match, bool) {
 	k := key(scope, id)
 	if prev, ok := r.to[k]; ok {
-		if prev.trace.IsEmpty() {
-			return Match{}, false
-		}
-		return Match{Trace: prev.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: prev.span}}, Conversation: prev.conv}, true
+		return prev.match(), !prev.trace.IsEmpty()
 	}
 	r.ids.accept(k, now)
 	r.to[k] = routedTo{trace: m.Trace, span: m.Comp.SpanID, conv: m.Conversation}
 	return m, true
 }
 
-// PassOn remembers that id went on unaddressed within scope, unless the
-// window knows where it went already.
-func (r *Routed) PassOn(scope pcommon.TraceID, id string, now int64) {
+// PassOn remembers that id went on unaddressed within scope and returns
+// false; unless the window knows an address for it already, which it
+// returns, with true: so must this try go.
+func (r *Routed) PassOn(scope pcommon.TraceID, id string, now int64) (Match, bool) {
 	k := key(scope, id)
-	if _, ok := r.to[k]; ok {
-		return
+	if prev, ok := r.to[k]; ok {
+		return prev.match(), !prev.trace.IsEmpty()
 	}
 	r.ids.accept(k, now)
 	r.to[k] = routedTo{} // no trace: unaddressed
+	return Match{}, false
 }
 
-// Unaddressed reports whether id went on unaddressed within scope, within
-// the window.
-func (r *Routed) Unaddressed(scope pcommon.TraceID, id string) bool {
+// Prior reports how id went within scope, within the window: addressed to
+// the match it returns, or unaddressed; known is false when the window
+// does not know the id.
+func (r *Routed) Prior(scope pcommon.TraceID, id string) (m Match, addressed, known bool) {
 	prev, ok := r.to[key(scope, id)]
-	return ok && prev.trace.IsEmpty()
+	if !ok {
+		return Match{}, false, false
+	}
+	return prev.match(), !prev.trace.IsEmpty(), true
+}
+
+// match is what addressing reads of a remembered address.
+func (to routedTo) match() Match {
+	return Match{Trace: to.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: to.span}}, Conversation: to.conv}
 }
 
 // Expire forgets the ids addressed a TTL or more before now.
@@ -127,7 +135,7 @@ func (r *Routed) RestoreSnapshot(b []byte, now int64) (int, error) {
 		if to, b, err = readRoutedTo(b); err != nil {
 			break
 		}
-		if now-it.at < r.ids.ttl && r.ids.accept(it.key, it.at) {
+		if it.at <= now && now-it.at < r.ids.ttl && r.ids.accept(it.key, it.at) {
 			r.to[it.key] = to
 			restored++
 		}

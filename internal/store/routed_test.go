@@ -38,26 +38,35 @@ func TestRoutedKeepsTheFirstAddressWithinItsBounds(t *testing.T) {
 	assert.Equal(t, 0, r.Len(), "past the TTL nothing is kept")
 }
 
+// unaddressed reports whether r knows id went on unaddressed within scope.
+func unaddressed(r *Routed, scope pcommon.TraceID, id string) bool {
+	_, addressed, known := r.Prior(scope, id)
+	return known && !addressed
+}
+
 func TestRoutedKeepsWhatWentOnUnaddressed(t *testing.T) {
 	to := Match{Trace: pcommon.TraceID{1}, Comp: genai.Completion{Summary: genai.Summary{SpanID: pcommon.SpanID{1}}}}
 	scope := pcommon.TraceID{9}
 	r := NewRouted(100, 10)
-	r.PassOn(scope, "a", 0)
-	assert.True(t, r.Unaddressed(scope, "a"))
-	assert.False(t, r.Unaddressed(pcommon.TraceID{8}, "a"), "another scope")
-	_, addressed := r.Stick(scope, "a", to, 10)
+	_, addressed := r.PassOn(scope, "a", 0)
+	assert.False(t, addressed)
+	assert.True(t, unaddressed(r, scope, "a"))
+	assert.False(t, unaddressed(r, pcommon.TraceID{8}, "a"), "another scope")
+	_, addressed = r.Stick(scope, "a", to, 10)
 	assert.False(t, addressed, "a retry of what went on unaddressed goes on unaddressed")
-	assert.True(t, r.Unaddressed(scope, "a"), "and stays so")
+	assert.True(t, unaddressed(r, scope, "a"), "and stays so")
 
 	got, addressed := r.Stick(scope, "b", to, 10)
 	assert.True(t, addressed)
-	r.PassOn(scope, "b", 20)
-	assert.False(t, r.Unaddressed(scope, "b"), "an id addressed before keeps its address")
+	prior, addressed := r.PassOn(scope, "b", 20)
+	assert.True(t, addressed, "an id addressed before keeps its address")
+	assert.Equal(t, got, prior)
+	assert.False(t, unaddressed(r, scope, "b"))
 	again, _ := r.Stick(scope, "b", Match{}, 30)
 	assert.Equal(t, got.Trace, again.Trace)
 
 	r.Expire(100)
-	assert.False(t, r.Unaddressed(scope, "a"), "past the TTL it is forgotten")
+	assert.False(t, unaddressed(r, scope, "a"), "past the TTL it is forgotten")
 	_, addressed = r.Stick(scope, "a", to, 110)
 	assert.True(t, addressed)
 }
@@ -81,7 +90,7 @@ func TestRoutedSnapshotRoundTrip(t *testing.T) {
 	assert.Equal(t, to.Trace, got.Trace)
 	assert.Equal(t, to.Comp.SpanID, got.Comp.SpanID)
 	assert.Equal(t, to.Conversation, got.Conversation)
-	assert.True(t, back.Unaddressed(scope, "b"))
+	assert.True(t, unaddressed(back, scope, "b"))
 	back.Expire(150)
 	assert.Equal(t, 1, back.Len(), "restored ids expire when they would have")
 
@@ -90,7 +99,7 @@ func TestRoutedSnapshotRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, n, "all three restored, each pushing the one before out")
 	assert.Equal(t, 1, small.Len(), "the bound holds on restore")
-	assert.True(t, small.Unaddressed(scope, "b"), "the newest is kept")
+	assert.True(t, unaddressed(small, scope, "b"), "the newest is kept")
 
 	for cut := 1; cut < len(snap); cut++ {
 		_, err := NewRouted(100, 10).RestoreSnapshot(snap[:cut], 70)
@@ -101,4 +110,14 @@ func TestRoutedSnapshotRoundTrip(t *testing.T) {
 	n, err = NewRouted(100, 10).RestoreSnapshot(nil, 70)
 	require.NoError(t, err)
 	assert.Zero(t, n)
+}
+
+func TestRoutedSnapshotSkipsTheFuture(t *testing.T) {
+	r := NewRouted(100, 10)
+	r.PassOn(pcommon.TraceID{9}, "future", 1_000)
+	back := NewRouted(100, 10)
+	n, err := back.RestoreSnapshot(r.MarshalSnapshot(), 500)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Zero(t, back.Len())
 }

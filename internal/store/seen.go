@@ -184,7 +184,8 @@ type SeenID struct {
 }
 
 // RestoreSnapshot accepts again the ids of a snapshot that have not expired
-// by now. It returns how many it restored.
+// by now. It returns how many it restored; on a snapshot cut short or
+// garbled, what it read before the damage, and the error.
 func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
 	n, b, err := snapshotHeader(b, seenVersion)
 	restored := 0
@@ -193,7 +194,10 @@ func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
 		if it, b, err = readSeenItem(b); err != nil {
 			break
 		}
-		if now-it.at < s.ttl && s.accept(it.key, it.at) {
+		// An id from the future (a corrupt entry, or a clock stepped back)
+		// would stand at the front of the queue and hold up the expiry of
+		// every id behind it.
+		if it.at <= now && now-it.at < s.ttl && s.accept(it.key, it.at) {
 			restored++
 		}
 	}
