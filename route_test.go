@@ -44,7 +44,7 @@ func TestRouteModeMetrics(t *testing.T) {
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackFor(traceID(7), "by-trace")))                 // addressed at once
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-1", "known"))) // addressed at once
 	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-2", "waits"))) // held
-	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-3", "full")))  // store full: on as it came
+	require.NoError(t, h.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", "resp-3", "full")))  // store full: on unaddressed
 	bad := feedbackBy("gen_ai.response.id", "resp-1", "no-rating")
 	bad.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Remove("rating")
 	require.NoError(t, h.logs.ConsumeLogs(ctx, bad)) // on as it came, for the joining tier
