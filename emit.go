@@ -304,15 +304,13 @@ func (e *emitter) build(batch []readyRecord) (plog.Logs, []readyRecord, []int64)
 		f := feedbackOf(r.rec, lr)
 		var delay int64
 		if e.c.cfg.Mode == ModeRoute {
-			switch {
-			case !r.matched:
-				// For the joining tier to judge; or where a try of it was
-				// addressed meanwhile.
-				r.matched = e.c.passUnaddressed(lr, &f, r.rec.DedupeScope())
-			case !e.c.addressMatch(lr, &f, r.rec.DedupeScope(), &r.match):
-				// A try of it went on unaddressed meanwhile: so did this one.
-				r.matched, r.reason = false, unmatchedRetry
+			// Unaddressed (r.match is zero) for the joining tier to judge,
+			// unless a try of it went another way meanwhile: so does this one.
+			addressed := e.c.route(lr, &f, r.rec.DedupeScope(), &r.match)
+			if r.matched && !addressed {
+				r.reason = unmatchedRetry
 			}
+			r.matched = addressed
 		} else if r.matched {
 			delay = e.c.enr.markMatched(lr, &f, &r.match, now)
 			if e.c.cfg.Output.EvaluationEvent {

@@ -62,39 +62,23 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 	now := c.now().UnixNano()
 	q := queryOf(&f, now)
 	scope := q.Key.DedupeScope(f.Key.Name)
-	if prior, addressed, known := c.priorRoute(scope, f.ID); known {
-		if addressed {
-			c.writeAddress(lr, &f, &prior)
-			b.counts.addressed++
-		} else {
-			setRoutingKey(lr, scope, f.ID)
-			b.counts.retries++
-		}
-		return passOn
+	// The route window first: a retry goes where its first try went, also
+	// once the cache has let the completion go.
+	var m store.Match
+	found := c.routeKnown(scope, f.ID)
+	if !found {
+		m, found = c.cache.find(q)
 	}
-	m, found := c.cache.find(q)
 	held := int(c.waiting.Load())
 	switch {
 	case found:
-		if c.addressMatch(lr, &f, scope, &m) {
-			b.counts.addressed++
-		} else {
-			b.counts.retries++
-		}
+		b.countRouted(c.route(lr, &f, scope, &m), &b.counts.retries)
 		return passOn
 	case c.stopping.Load():
-		if c.passUnaddressed(lr, &f, scope) {
-			b.counts.addressed++
-		} else {
-			b.counts.stopping++
-		}
+		b.countRouted(c.route(lr, &f, scope, &m), &b.counts.stopping)
 		return passOn
 	case held+c.emitter.queued()+len(b.hold) >= c.cfg.Pending.MaxRecords:
-		if c.passUnaddressed(lr, &f, scope) {
-			b.counts.addressed++
-		} else {
-			b.counts.overflow++
-		}
+		b.countRouted(c.route(lr, &f, scope, &m), &b.counts.overflow)
 		return passOn
 	}
 	data, err := encodeRecord(rl, sl, lr)
@@ -102,70 +86,55 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		// Cannot happen for a record that came in as pdata; on it goes
 		// rather than lost.
 		c.logger.Error("cannot encode feedback to hold it; passing it on unaddressed", zap.Error(err))
-		if c.passUnaddressed(lr, &f, scope) {
-			b.counts.addressed++
-		} else {
-			b.counts.overflow++
-		}
+		b.countRouted(c.route(lr, &f, scope, &m), &b.counts.overflow)
 		return passOn
 	}
 	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
 	return takeOut
 }
 
-// addressMatch addresses lr to the completion the router found for it, or
-// to the one an earlier record with its id was addressed to. When an
-// earlier record with its id went on unaddressed, so does lr, and it
-// returns false.
-func (c *correlator) addressMatch(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID, found *store.Match) bool {
+// countRouted counts a record the router passed on: as addressed, or under
+// unaddressed (the reason it went on without an address).
+func (b *logsBatch) countRouted(addressed bool, unaddressed *int64) {
+	if addressed {
+		b.counts.addressed++
+	} else {
+		(*unaddressed)++
+	}
+}
+
+// route addresses lr to the completion m, or, when the route window knows
+// lr's id, where its first try went. With neither (m is the zero Match: no
+// completion found), lr goes on unaddressed, with the routing key of its
+// id as its TraceID, and the window remembers that it went so. It reports
+// whether lr was addressed.
+func (c *correlator) route(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID, m *store.Match) bool {
 	c.routedMu.Lock()
-	m, addressed := c.routed.Stick(scope, f.ID, *found, c.now().UnixNano())
+	to, addressed := c.routed.Stick(scope, f.ID, *m, c.now().UnixNano())
 	c.routedMu.Unlock()
 	c.version.Add(1) // the route window is saved with the cache
 	if !addressed {
 		setRoutingKey(lr, scope, f.ID)
 		return false
 	}
-	c.writeAddress(lr, f, &m)
+	c.address(lr, to.Trace, to.Comp.SpanID)
+	attrs := lr.Attributes()
+	attrs.PutStr(feedback.AttrSpanID, to.Comp.SpanID.String())
+	attrs.PutStr(attrJoinKey, f.Key.Name)
+	if f.Key.Kind == store.ByConversation {
+		attrs.PutInt(attrConvCompletions, to.Conversation.Completions)
+		attrs.PutInt(attrConvInputTokens, to.Conversation.InputTokens)
+		attrs.PutInt(attrConvOutputTokens, to.Conversation.OutputTokens)
+	}
 	return true
 }
 
-// writeAddress writes onto lr the address of the completion m.
-func (c *correlator) writeAddress(lr plog.LogRecord, f *feedback.Feedback, m *store.Match) {
-	c.address(lr, m.Trace, m.Comp.SpanID)
-	attrs := lr.Attributes()
-	attrs.PutStr(feedback.AttrSpanID, m.Comp.SpanID.String())
-	attrs.PutStr(attrJoinKey, f.Key.Name)
-	if f.Key.Kind == store.ByConversation {
-		attrs.PutInt(attrConvCompletions, m.Conversation.Completions)
-		attrs.PutInt(attrConvInputTokens, m.Conversation.InputTokens)
-		attrs.PutInt(attrConvOutputTokens, m.Conversation.OutputTokens)
-	}
-}
-
-// priorRoute is how a record with id went within scope, within the route
-// window (store.Routed.Prior).
-func (c *correlator) priorRoute(scope pcommon.TraceID, id string) (m store.Match, addressed, known bool) {
+// routeKnown reports whether the route window knows where a record with id
+// went within scope.
+func (c *correlator) routeKnown(scope pcommon.TraceID, id string) bool {
 	c.routedMu.Lock()
 	defer c.routedMu.Unlock()
-	return c.routed.Prior(scope, id)
-}
-
-// passUnaddressed sends lr on without an address, with a routing key made
-// of its id (within scope) for TraceID, and remembers that it went so;
-// unless a try of it was addressed meanwhile: then lr is addressed there
-// too, and it returns true.
-func (c *correlator) passUnaddressed(lr plog.LogRecord, f *feedback.Feedback, scope pcommon.TraceID) bool {
-	c.routedMu.Lock()
-	prior, addressed := c.routed.PassOn(scope, f.ID, c.now().UnixNano())
-	c.routedMu.Unlock()
-	c.version.Add(1) // the route window is saved with the cache
-	if addressed {
-		c.writeAddress(lr, f, &prior)
-		return true
-	}
-	setRoutingKey(lr, scope, f.ID)
-	return false
+	return c.routed.Knows(scope, id)
 }
 
 // setRoutingKey makes lr's TraceID the routing key of its id within scope.

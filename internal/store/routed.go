@@ -23,8 +23,8 @@ type routedTo struct {
 // completions share, names the latest of them: between two tries a newer
 // one may pass the router, and the retry, addressed to it, would land on
 // another trace, likely another backend, where no dedupe window has seen
-// the first. It also remembers the ids it passed on unaddressed (PassOn),
-// so that a retry which comes after the completion passed goes on
+// the first. It also remembers the ids it passed on unaddressed (Stick with
+// no match), so that a retry which comes after the completion passed goes on
 // unaddressed as well, to the backend that took the first try, rather than
 // addressed to another. Not safe for concurrent use.
 type Routed struct {
@@ -39,49 +39,27 @@ func NewRouted(ttl int64, maxIDs int) *Routed {
 	return r
 }
 
-// Stick returns the match id was addressed to within scope (a dedupe
-// scope: JoinKey.DedupeScope), when it was within the window; otherwise
-// it remembers m as that and returns m. Of a remembered match, only what
-// addressing reads is kept: the trace, the span id and the conversation's
-// sums. It returns false, and remembers nothing, when id was passed on
-// unaddressed within the window: so must this try be.
+// Stick returns where id went within scope (a dedupe scope:
+// JoinKey.DedupeScope) when the window knows it; otherwise it remembers m
+// as that and returns m. The zero m, or a remembered route without a trace,
+// is unaddressed: Stick reports whether what it returns is an address. Of
+// a remembered match, only what addressing reads is kept: the trace, the
+// span id and the conversation's sums.
 func (r *Routed) Stick(scope pcommon.TraceID, id string, m Match, now int64) (Match, bool) {
 	k := key(scope, id)
 	if prev, ok := r.to[k]; ok {
-		return prev.match(), !prev.trace.IsEmpty()
+		m = Match{Trace: prev.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: prev.span}}, Conversation: prev.conv}
+	} else {
+		r.ids.accept(k, now)
+		r.to[k] = routedTo{trace: m.Trace, span: m.Comp.SpanID, conv: m.Conversation}
 	}
-	r.ids.accept(k, now)
-	r.to[k] = routedTo{trace: m.Trace, span: m.Comp.SpanID, conv: m.Conversation}
-	return m, true
+	return m, !m.Trace.IsEmpty()
 }
 
-// PassOn remembers that id went on unaddressed within scope and returns
-// false; unless the window knows an address for it already, which it
-// returns, with true: so must this try go.
-func (r *Routed) PassOn(scope pcommon.TraceID, id string, now int64) (Match, bool) {
-	k := key(scope, id)
-	if prev, ok := r.to[k]; ok {
-		return prev.match(), !prev.trace.IsEmpty()
-	}
-	r.ids.accept(k, now)
-	r.to[k] = routedTo{} // no trace: unaddressed
-	return Match{}, false
-}
-
-// Prior reports how id went within scope, within the window: addressed to
-// the match it returns, or unaddressed; known is false when the window
-// does not know the id.
-func (r *Routed) Prior(scope pcommon.TraceID, id string) (m Match, addressed, known bool) {
-	prev, ok := r.to[key(scope, id)]
-	if !ok {
-		return Match{}, false, false
-	}
-	return prev.match(), !prev.trace.IsEmpty(), true
-}
-
-// match is what addressing reads of a remembered address.
-func (to routedTo) match() Match {
-	return Match{Trace: to.trace, Comp: genai.Completion{Summary: genai.Summary{SpanID: to.span}}, Conversation: to.conv}
+// Knows reports whether the window knows where id went within scope.
+func (r *Routed) Knows(scope pcommon.TraceID, id string) bool {
+	_, ok := r.to[key(scope, id)]
+	return ok
 }
 
 // Expire forgets the ids addressed a TTL or more before now.
@@ -108,9 +86,7 @@ func (r *Routed) MarshalSnapshot() []byte {
 			continue
 		}
 		to := r.to[it.key]
-		b = append(b, it.key.trace[:]...)
-		b = binary.LittleEndian.AppendUint64(b, it.key.id)
-		b = binary.AppendVarint(b, it.at)
+		b = appendSeenItem(b, it)
 		b = append(b, to.trace[:]...)
 		b = append(b, to.span[:]...)
 		b = binary.AppendVarint(b, to.conv.Completions)
@@ -135,7 +111,7 @@ func (r *Routed) RestoreSnapshot(b []byte, now int64) (int, error) {
 		if to, b, err = readRoutedTo(b); err != nil {
 			break
 		}
-		if it.at <= now && now-it.at < r.ids.ttl && r.ids.accept(it.key, it.at) {
+		if r.ids.restore(it, now) {
 			r.to[it.key] = to
 			restored++
 		}

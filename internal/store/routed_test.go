@@ -40,15 +40,18 @@ func TestRoutedKeepsTheFirstAddressWithinItsBounds(t *testing.T) {
 
 // unaddressed reports whether r knows id went on unaddressed within scope.
 func unaddressed(r *Routed, scope pcommon.TraceID, id string) bool {
-	_, addressed, known := r.Prior(scope, id)
-	return known && !addressed
+	if !r.Knows(scope, id) {
+		return false
+	}
+	_, addressed := r.Stick(scope, id, Match{}, 0) // known: remembers nothing
+	return !addressed
 }
 
 func TestRoutedKeepsWhatWentOnUnaddressed(t *testing.T) {
 	to := Match{Trace: pcommon.TraceID{1}, Comp: genai.Completion{Summary: genai.Summary{SpanID: pcommon.SpanID{1}}}}
 	scope := pcommon.TraceID{9}
 	r := NewRouted(100, 10)
-	_, addressed := r.PassOn(scope, "a", 0)
+	_, addressed := r.Stick(scope, "a", Match{}, 0)
 	assert.False(t, addressed)
 	assert.True(t, unaddressed(r, scope, "a"))
 	assert.False(t, unaddressed(r, pcommon.TraceID{8}, "a"), "another scope")
@@ -58,7 +61,7 @@ func TestRoutedKeepsWhatWentOnUnaddressed(t *testing.T) {
 
 	got, addressed := r.Stick(scope, "b", to, 10)
 	assert.True(t, addressed)
-	prior, addressed := r.PassOn(scope, "b", 20)
+	prior, addressed := r.Stick(scope, "b", Match{}, 20)
 	assert.True(t, addressed, "an id addressed before keeps its address")
 	assert.Equal(t, got, prior)
 	assert.False(t, unaddressed(r, scope, "b"))
@@ -78,7 +81,7 @@ func TestRoutedSnapshotRoundTrip(t *testing.T) {
 	r := NewRouted(100, 10)
 	r.Stick(scope, "old", to, 0)
 	r.Stick(scope, "a", to, 50)
-	r.PassOn(scope, "b", 60)
+	r.Stick(scope, "b", Match{}, 60)
 	snap := r.MarshalSnapshot()
 
 	back := NewRouted(100, 10)
@@ -114,7 +117,7 @@ func TestRoutedSnapshotRoundTrip(t *testing.T) {
 
 func TestRoutedSnapshotSkipsTheFuture(t *testing.T) {
 	r := NewRouted(100, 10)
-	r.PassOn(pcommon.TraceID{9}, "future", 1_000)
+	r.Stick(pcommon.TraceID{9}, "future", Match{}, 1_000)
 	back := NewRouted(100, 10)
 	n, err := back.RestoreSnapshot(r.MarshalSnapshot(), 500)
 	require.NoError(t, err)

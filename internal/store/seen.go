@@ -167,14 +167,19 @@ func (s *Seen) MarshalSnapshot(leaveOut iter.Seq[SeenID]) []byte {
 	b = append(b, seenVersion)
 	b = binary.AppendUvarint(b, uint64(n))
 	for _, it := range s.queue[s.first:] {
-		if !s.live(it) || leave[it.key] {
-			continue
+		if s.live(it) && !leave[it.key] {
+			b = appendSeenItem(b, it)
 		}
-		b = append(b, it.key.trace[:]...)
-		b = binary.LittleEndian.AppendUint64(b, it.key.id)
-		b = binary.AppendVarint(b, it.at)
 	}
 	return b
+}
+
+// appendSeenItem appends an id and when it was accepted, as readSeenItem
+// reads them.
+func appendSeenItem(b []byte, it seenItem) []byte {
+	b = append(b, it.key.trace[:]...)
+	b = binary.LittleEndian.AppendUint64(b, it.key.id)
+	return binary.AppendVarint(b, it.at)
 }
 
 // SeenID is an id as given to Accept, with its trace.
@@ -194,14 +199,19 @@ func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
 		if it, b, err = readSeenItem(b); err != nil {
 			break
 		}
-		// An id from the future (a corrupt entry, or a clock stepped back)
-		// would stand at the front of the queue and hold up the expiry of
-		// every id behind it.
-		if it.at <= now && now-it.at < s.ttl && s.accept(it.key, it.at) {
+		if s.restore(it, now) {
 			restored++
 		}
 	}
 	return restored, err
+}
+
+// restore accepts again an id read from a snapshot, unless it expired by
+// now or was accepted after now: an id from the future (a corrupt entry,
+// or a clock stepped back) would stand at the front of the queue and hold
+// up the expiry of every id behind it.
+func (s *Seen) restore(it seenItem, now int64) bool {
+	return it.at <= now && now-it.at < s.ttl && s.accept(it.key, it.at)
 }
 
 // snapshotHeader reads a snapshot's version, which must be version, and
@@ -220,7 +230,7 @@ func snapshotHeader(b []byte, version byte) (n uint64, rest []byte, err error) {
 	return n, b[1+k:], nil
 }
 
-// readSeenItem reads one id and when it was accepted, as MarshalSnapshot
+// readSeenItem reads one id and when it was accepted, as appendSeenItem
 // wrote them.
 func readSeenItem(b []byte) (seenItem, []byte, error) {
 	var it seenItem

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,20 +88,35 @@ func (s scaleOut) send(t *testing.T, ids []pcommon.TraceID, fbIDs []string, from
 	sendFeedback(early, to)
 }
 
-// out reads every backend's output: for each feedback id, the backends
-// (by index) it came out of, once per copy. Every record must be matched.
-// An error may be a line the exporter is still writing: read again.
-func (s scaleOut) out() (map[string][]int, error) {
-	seen := map[string][]int{}
+// records reads every backend's feedback output: the records of backend i
+// are at i. An error may be a line the exporter is still writing: read
+// again.
+func (s scaleOut) records() ([][]tc.Record, error) {
+	per := make([][]tc.Record, len(s.backends))
 	for i, b := range s.backends {
 		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range tc.Flatten(lds) {
-			if r.EventName != "LlmFeedbackMessage" {
-				continue
+			if r.EventName == "LlmFeedbackMessage" {
+				per[i] = append(per[i], r)
 			}
+		}
+	}
+	return per, nil
+}
+
+// out reads every backend's output: for each feedback id, the backends
+// (by index) it came out of, once per copy. Every record must be matched.
+func (s scaleOut) out() (map[string][]int, error) {
+	per, err := s.records()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string][]int{}
+	for i, rs := range per {
+		for _, r := range rs {
 			id, _ := r.Attrs["id"].(string)
 			if c := r.Attrs["llm.feedback.correlation"]; c != "matched" {
 				return nil, fmt.Errorf("%s came out %v of backend %d", id, c, i+1)
@@ -268,13 +284,9 @@ func (s scaleOut) sendCompletions(t *testing.T, k byKeys, from, to int) {
 // joinedToTheirOwn checks that every feedback came out joined, by its key,
 // to its own completion.
 func (s scaleOut) joinedToTheirOwn(t *testing.T, k byKeys) {
-	var got []tc.Record
-	for _, b := range s.backends {
-		lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
-		require.NoError(t, err)
-		got = append(got, tc.Flatten(lds)...)
-	}
-	joined := byID(got)
+	per, err := s.records()
+	require.NoError(t, err)
+	joined := byID(slices.Concat(per...))
 	for i, id := range k.fbIDs {
 		r := joined[id]
 		assert.Equal(t, k.ids[i].String(), r.Attrs["trace_id"], id)
@@ -356,19 +368,11 @@ func TestScaleOutRetryOfWhatWentOnUnaddressed(t *testing.T) {
 	require.NoError(t, s.router.SendLogs(retries))
 
 	records := func() []tc.Record {
-		var got []tc.Record
-		for _, b := range s.backends {
-			lds, err := tc.ReadLogsFile(filepath.Join(b.Dir, "feedback.jsonl"))
-			if err != nil {
-				return nil // a line still being written: read again
-			}
-			for _, r := range tc.Flatten(lds) {
-				if r.EventName == "LlmFeedbackMessage" {
-					got = append(got, r)
-				}
-			}
+		per, err := s.records()
+		if err != nil {
+			return nil // a line still being written: read again
 		}
-		return got
+		return slices.Concat(per...)
 	}
 	require.Eventually(t, func() bool { return len(byID(records())) == n }, 60*time.Second, 200*time.Millisecond, "every id comes out")
 	require.Never(t, func() bool { return len(records()) > n }, settle, 200*time.Millisecond, "an id came out twice")
