@@ -168,6 +168,16 @@ cpu_shares() {
 		[[ -f $f ]] && $GO tool pprof -traces "$f" 2>/dev/null | awk -f scripts/cpu-share.awk
 	done | { grep -v NaN || true; } # a profile without samples is no figure
 }
+# marker_shares: for the same runs, the share of the collector's CPU in
+# genai.NextMarked, the pass over every span's keys that finds completions:
+# the part of llm_feedback's cost that grows with every span, as reading
+# every span's attributes once (the traces path's floor) does.
+marker_shares() {
+	for f in "$out"/prof/llm_feedback-*.prof; do
+		[[ -f $f ]] && $GO tool pprof -top -nodecount=100000 "$f" 2>/dev/null |
+			awk '$6 ~ /genai\.NextMarked$/ { sub(/%$/, "", $5); printf "%.4f\n", $5 / 100 }'
+	done
+}
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
 
 echo "== medians"
@@ -206,6 +216,7 @@ echo "decode and consume, in process, throughput with/without: $(ratio "$out/dec
 echo "spans per collector CPU-second, llm_feedback/none, per round: $(loadgen spans_per_cpu_second_ratio_per_round)"
 echo "spans per second, llm_feedback/none, per round: $(loadgen throughput_ratio_per_round)"
 echo "share of the collector's CPU in llm_feedback's code, per run (CPU profile): $(cpu_shares | tr '\n' ' ')"
+echo "of it, finding completions (genai.NextMarked, a pass over every span's keys), per run: $(marker_shares | tr '\n' ' ')"
 echo "load test, per mode (medians over the runs used; under GOGC=off every mode's RSS fills the budget, the live heap is what it keeps):"
 grep '^|' "$out/loadgen.txt" || true
 echo "== load: $(uptime)"
