@@ -174,8 +174,9 @@ cpu_shares() {
 # every span's attributes once (the traces path's floor) does.
 marker_shares() {
 	for f in "$out"/prof/llm_feedback-*.prof; do
-		[[ -f $f ]] && $GO tool pprof -top -nodecount=100000 "$f" 2>/dev/null |
-			awk '$6 ~ /genai\.NextMarked$/ { sub(/%$/, "", $5); printf "%.4f\n", $5 / 100 }'
+		[[ -f $f ]] || continue
+		$GO tool pprof -top -nodecount=100000 -nodefraction=0 "$f" 2>/dev/null |
+			awk '$6 ~ /\/genai\.NextMarked$/ { sub(/%$/, "", $5); v = $5 / 100 } END { if (v == "") print "NaN"; else printf "%.4f\n", v }' || true
 	done
 }
 loadgen() { awk -v k="$1" '$1 == "LOADGEN" { line = $0; sub(/^LOADGEN /, "", line); if (index(line, k " ") == 1) { sub(k " ", "", line); v = line } } END { print (v == "" ? "NaN" : v) }' "$out/loadgen.txt"; }
