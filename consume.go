@@ -1,6 +1,7 @@
 package llmfeedbackprocessor
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -70,7 +71,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// duplicate: that batch may be refused and rolled back, and the client
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
-	id := store.SeenID{Trace: q.Key.DedupeScope(f.Key.Name), ID: f.ID}
+	id := store.SeenID{Trace: dedupeScope(lr, &f, &q), ID: f.ID}
 	// In flight is asked first: the dedupe window may have let the id go
 	// (feedback::dedupe_max_ids) while its batch is still out.
 	c.mu.Lock()
@@ -121,15 +122,16 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		b.counts.overflow++
 		return passOn
 	}
-	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
+	b.hold = append(b.hold, c.pendingRecord(&f, &q, id.Trace, now, data))
 	return takeOut
 }
 
 // pendingRecord is f held back until q finds its completion or the wait
 // runs out; data is the record as encodeRecord wrote it.
-func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, now int64, data []byte) *store.PendingRecord {
+func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, scope pcommon.TraceID, now int64, data []byte) *store.PendingRecord {
 	return &store.PendingRecord{
 		Key:        q.Key,
+		Scope:      scope,
 		KeyName:    f.Key.Name,
 		KeyValue:   q.Value,
 		At:         q.At,
@@ -140,6 +142,47 @@ func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, now int
 		Deadline:   now + int64(c.cfg.Pending.TTL),
 		Data:       data,
 	}
+}
+
+// dedupeScope is what f's id is unique within (store.JoinKey.DedupeScope).
+// A record that a routing tier addressed to its completion's trace, having
+// found the completion by another key, keeps that key's scope: the router
+// names the key in llm.feedback.join_key, and the record still carries its
+// value. So one id about two response ids (or app key values) of one trace
+// is two records behind a router, as it is without one.
+func dedupeScope(lr plog.LogRecord, f *feedback.Feedback, q *store.Query) pcommon.TraceID {
+	if f.Key.Kind == store.ByTrace {
+		if k, name, ok := routedKey(lr.Attributes()); ok {
+			return k.DedupeScope(name)
+		}
+	}
+	return q.Key.DedupeScope(f.Key.Name)
+}
+
+// routedKey is the key a routing tier found a record's completion by, read
+// as the router read it, when the record names one other than the trace id
+// and carries its value.
+func routedKey(attrs pcommon.Map) (store.JoinKey, string, bool) {
+	v, ok := attrs.Get(attrJoinKey)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return store.JoinKey{}, "", false
+	}
+	name := v.Str()
+	kind, from := store.ByAppKey, []string{name}
+	switch name {
+	case "", feedback.AttrTraceID:
+		return store.JoinKey{}, "", false
+	case feedback.AttrResponseID:
+		kind = store.ByResponse
+	case feedback.AttrConversationID:
+		kind, from = store.ByConversation, []string{feedback.AttrConversationID, feedback.AttrSessionID}
+	}
+	for _, attr := range from {
+		if value, ok := feedback.KeyValue(attrs, attr); ok {
+			return store.JoinKey{Kind: kind, Hash: store.HashValue(value)}, name, true
+		}
+	}
+	return store.JoinKey{}, "", false
 }
 
 // queryOf is what f looks for in the cache. A record with no time of its

@@ -36,6 +36,18 @@ type faultDisk struct {
 
 var errDisk = errors.New("input/output error")
 
+// killed is a disk holding what d holds now: what a SIGKILL at this moment
+// would leave for the next start, whatever d is written later.
+func (d *faultDisk) killed() *faultDisk {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := newFaultDisk()
+	for k, v := range d.m {
+		c.m[k] = append([]byte(nil), v...)
+	}
+	return c
+}
+
 func newFaultDisk() *faultDisk {
 	return &faultDisk{m: map[string][]byte{}, fail: map[storage.OpType]bool{}, failKeys: map[string]bool{}}
 }

@@ -89,7 +89,7 @@ func (c *correlator) routeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr p
 		b.countRouted(c.route(lr, &f, scope, &m), &b.counts.overflow)
 		return passOn
 	}
-	b.hold = append(b.hold, c.pendingRecord(&f, &q, now, data))
+	b.hold = append(b.hold, c.pendingRecord(&f, &q, scope, now, data))
 	return takeOut
 }
 

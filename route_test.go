@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -357,4 +358,75 @@ func TestRouterRetryAfterTheCacheLostItsCompletion(t *testing.T) {
 		assert.Equal(t, traceID(1), lr.TraceID())
 	}
 	require.NoError(t, h.s.Shutdown(ctx))
+}
+
+// twoTurnsOfOneTrace is one trace with two completions, span 1 answering
+// with resp-a and span 2 with resp-b.
+func twoTurnsOfOneTrace() ptrace.Traces {
+	td := keyedCompletion(traceID(1), "resp-a", "conv-1", 2*time.Second, 5)
+	second := keyedCompletion(traceID(1), "resp-b", "conv-1", time.Second, 7)
+	second.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetSpanID(pcommon.SpanID{7: 2})
+	second.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	return td
+}
+
+// TestBackendDedupesRoutedFeedbackByTheRoutersKey: one feedback id sent
+// about two response ids of one trace is two records in a joining
+// collector. Behind a router both come addressed to that trace, and the
+// backend dedupes each by the key the router found it by (named in
+// llm.feedback.join_key, its value still on the record), not by the trace:
+// both come out, each joined to its own completion, and a retry of either
+// is a duplicate. Held at the backend (its completions not there yet) and
+// through a SIGKILL of the backend, the same.
+func TestBackendDedupesRoutedFeedbackByTheRoutersKey(t *testing.T) {
+	ctx := context.Background()
+	router := newHarness(t, routeConfig())
+	require.NoError(t, router.traces.ConsumeTraces(ctx, twoTurnsOfOneTrace()))
+	for _, resp := range []string{"resp-a", "resp-b", "resp-a"} { // the last, a retry
+		require.NoError(t, router.logs.ConsumeLogs(ctx, feedbackBy("gen_ai.response.id", resp, "click")))
+	}
+	require.NoError(t, router.s.Shutdown(ctx))
+	routed := feedbackRecords(router.lsink.AllLogs())
+	require.Len(t, routed, 3, "the router passes the retry on: the backend that took the first try drops it")
+	for _, lr := range routed {
+		require.Equal(t, traceID(1).String(), attr(lr, "trace_id"))
+	}
+	spanOf := func(out []plog.LogRecord) map[string]string {
+		got := map[string]string{}
+		for _, lr := range out {
+			assert.Equal(t, "matched", attr(lr, "llm.feedback.correlation"))
+			got[attr(lr, "gen_ai.response.id")] = attr(lr, "span_id")
+		}
+		return got
+	}
+	want := map[string]string{"resp-a": pcommon.SpanID{7: 1}.String(), "resp-b": pcommon.SpanID{7: 2}.String()}
+
+	backend := newHarness(t, createDefaultConfig().(*Config))
+	require.NoError(t, backend.traces.ConsumeTraces(ctx, twoTurnsOfOneTrace()))
+	require.NoError(t, backend.logs.ConsumeLogs(ctx, feedbackRecordsAsLogs(routed)))
+	require.NoError(t, backend.s.Shutdown(ctx))
+	out := feedbackRecords(backend.lsink.AllLogs())
+	require.Len(t, out, 2, "one record per response id; the retry dropped")
+	assert.Equal(t, want, spanOf(out))
+
+	// The feedback before its spans, held at the backend, which is killed
+	// before it saves its dedupe window: the held records alone say what
+	// their ids are unique within.
+	disk := newFaultDisk()
+	first := newHarness(t, storageConfig())
+	withDisk(t, first, disk)
+	require.NoError(t, first.logs.ConsumeLogs(ctx, feedbackRecordsAsLogs(routed[:2])))
+	require.True(t, first.s.c.persist.sync(ctx))
+	afterKill := disk.killed()
+	require.NoError(t, first.s.Shutdown(ctx))
+	require.Empty(t, feedbackRecords(first.lsink.AllLogs()), "both held")
+	second := newHarness(t, storageConfig())
+	withDisk(t, second, afterKill)
+	require.NoError(t, second.logs.ConsumeLogs(ctx, feedbackRecordsAsLogs(routed[2:]))) // the retry, after the restart
+	require.NoError(t, second.traces.ConsumeTraces(ctx, twoTurnsOfOneTrace()))
+	second.s.c.emitter.flush(ctx)
+	require.NoError(t, second.s.Shutdown(ctx))
+	out = feedbackRecords(second.lsink.AllLogs())
+	require.Len(t, out, 2, "both held records joined, the retry a duplicate of the restored one")
+	assert.Equal(t, want, spanOf(out))
 }

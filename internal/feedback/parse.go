@@ -198,6 +198,18 @@ func present(attrs pcommon.Map, k string) (pcommon.Value, bool) {
 	return v, ok
 }
 
+// KeyValue is attrs' value of key name as a join key's value is read: a
+// string or an integer, as text; absent when missing, blank, of another
+// type or longer than MaxIDLength.
+func KeyValue(attrs pcommon.Map, name string) (string, bool) {
+	v, ok := present(attrs, name)
+	if !ok || (v.Type() != pcommon.ValueTypeStr && v.Type() != pcommon.ValueTypeInt) {
+		return "", false
+	}
+	s := v.AsString()
+	return s, len(s) <= MaxIDLength
+}
+
 // readJoinKey finds the first key lr carries: trace_id, gen_ai.response.id,
 // each configured key, the conversation, then the record's own trace id.
 func (k *Keys) readJoinKey(f *Feedback, lr plog.LogRecord) {

@@ -15,20 +15,27 @@ import (
 // Encodings for a storage extension. Each starts with a version byte so a
 // later release can read what an earlier one saved: version 1 had trace-id
 // keys only; version 2 adds the join key (pending) and app key hashes
-// (snapshot).
+// (snapshot); version 3 of pending adds the dedupe scope.
 const (
 	pendingV1  byte = 1
 	pendingV2  byte = 2
+	pendingV3  byte = 3
 	snapshotV1 byte = 1
 	snapshotV2 byte = 2
 )
 
 var errCorrupt = errors.New("stored entry is corrupt")
 
-// MarshalPending encodes r (without its list links) for storage.
+// MarshalPending encodes r (without its list links) for storage: in
+// version 2 when its dedupe scope is its key's own, so that a release
+// before version 3 still reads it, and in version 3 otherwise.
 func MarshalPending(r *PendingRecord) []byte {
-	b := make([]byte, 0, 96+len(r.FeedbackID)+len(r.Selector.ResponseID)+len(r.KeyName)+len(r.KeyValue)+len(r.Data))
-	b = append(b, pendingV2)
+	version := pendingV2
+	if r.DedupeScope() != r.Key.DedupeScope(r.KeyName) {
+		version = pendingV3
+	}
+	b := make([]byte, 0, 112+len(r.FeedbackID)+len(r.Selector.ResponseID)+len(r.KeyName)+len(r.KeyValue)+len(r.Data))
+	b = append(b, version)
 	b = append(b, r.TraceID[:]...)
 	b = append(b, r.Selector.SpanID[:]...)
 	b = binary.AppendVarint(b, r.Arrived)
@@ -41,13 +48,16 @@ func MarshalPending(r *PendingRecord) []byte {
 	b = genai.AppendString(b, r.KeyName)
 	b = genai.AppendString(b, r.KeyValue)
 	b = binary.AppendVarint(b, r.At)
+	if version == pendingV3 {
+		b = append(b, r.Scope[:]...)
+	}
 	return append(b, r.Data...)
 }
 
 // UnmarshalPending decodes what MarshalPending wrote, in either version.
 func UnmarshalPending(b []byte) (*PendingRecord, error) {
 	r := &PendingRecord{}
-	if len(b) < 1+16+8 || (b[0] != pendingV1 && b[0] != pendingV2) {
+	if len(b) < 1+16+8 || b[0] < pendingV1 || b[0] > pendingV3 {
 		return nil, errCorrupt
 	}
 	version := b[0]
@@ -66,7 +76,7 @@ func UnmarshalPending(b []byte) (*PendingRecord, error) {
 		return nil, errCorrupt
 	}
 	r.Key, r.KeyName = TraceKey(r.TraceID), "trace_id"
-	if version == pendingV2 {
+	if version >= pendingV2 {
 		if len(b) < 2+16+8 {
 			return nil, errCorrupt
 		}
@@ -86,6 +96,13 @@ func UnmarshalPending(b []byte) (*PendingRecord, error) {
 		if b, err = readVarints(b, &r.At); err != nil {
 			return nil, err
 		}
+	}
+	if version >= pendingV3 {
+		if len(b) < 16 {
+			return nil, errCorrupt
+		}
+		copy(r.Scope[:], b)
+		b = b[16:]
 	}
 	// The record itself must decode: one that cannot would be held, fail
 	// at every delivery and pin the stored range for good.

@@ -10,8 +10,11 @@ type PendingRecord struct {
 	// from (for an app key, the configured name, which maps it back to
 	// Key.App after a restart); KeyValue the value, for ByResponse and
 	// ByConversation; At the feedback's time.
-	Key      JoinKey
-	KeyName  string
+	Key     JoinKey
+	KeyName string
+	// Scope is what FeedbackID is unique within (DedupeScope); zero in
+	// what an earlier release stored, where the key's own scope is meant.
+	Scope    pcommon.TraceID
 	KeyValue string
 	At       int64
 	// TraceID is the trace it names, for ByTrace; zero otherwise.
@@ -123,7 +126,12 @@ func (p *Pending) Drain() []*PendingRecord {
 }
 
 // DedupeScope is what r's feedback id is unique within (JoinKey.DedupeScope).
-func (r *PendingRecord) DedupeScope() pcommon.TraceID { return r.Key.DedupeScope(r.KeyName) }
+func (r *PendingRecord) DedupeScope() pcommon.TraceID {
+	if !r.Scope.IsEmpty() {
+		return r.Scope
+	}
+	return r.Key.DedupeScope(r.KeyName)
+}
 
 // Query is what r looks for in the cache.
 func (r *PendingRecord) Query() Query {
