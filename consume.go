@@ -1,6 +1,8 @@
 package llmfeedbackprocessor
 
 import (
+	"slices"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -71,7 +73,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// duplicate: that batch may be refused and rolled back, and the client
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
-	id := store.SeenID{Trace: dedupeScope(lr, &f, &q), ID: f.ID}
+	id := store.SeenID{Trace: c.dedupeScope(lr, &f, &q), ID: f.ID}
 	// In flight is asked first: the dedupe window may have let the id go
 	// (feedback::dedupe_max_ids) while its batch is still out.
 	c.mu.Lock()
@@ -147,12 +149,13 @@ func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, scope p
 // dedupeScope is what f's id is unique within (store.JoinKey.DedupeScope).
 // A record that a routing tier addressed to its completion's trace, having
 // found the completion by another key, keeps that key's scope: the router
-// names the key in llm.feedback.join_key, and the record still carries its
-// value. So one id about two response ids (or app key values) of one trace
-// is two records behind a router, as it is without one.
-func dedupeScope(lr plog.LogRecord, f *feedback.Feedback, q *store.Query) pcommon.TraceID {
+// names the key in llm.feedback.join_key, next to the trace_id it wrote,
+// and the record still carries its value. So one id about two response ids
+// (or app key values) of one trace is two records behind a router, as it
+// is without one. Only a key this collector reads itself counts.
+func (c *correlator) dedupeScope(lr plog.LogRecord, f *feedback.Feedback, q *store.Query) pcommon.TraceID {
 	if f.Key.Kind == store.ByTrace {
-		if k, name, ok := routedKey(lr.Attributes()); ok {
+		if k, name, ok := routedKey(lr.Attributes(), &c.keys); ok {
 			return k.DedupeScope(name)
 		}
 	}
@@ -160,22 +163,26 @@ func dedupeScope(lr plog.LogRecord, f *feedback.Feedback, q *store.Query) pcommo
 }
 
 // routedKey is the key a routing tier found a record's completion by, read
-// as the router read it, when the record names one other than the trace id
-// and carries its value.
-func routedKey(attrs pcommon.Map) (store.JoinKey, string, bool) {
+// as the router read it: when the record carries a trace_id, names in
+// llm.feedback.join_key a key of keys other than the trace id, and carries
+// that key's value.
+func routedKey(attrs pcommon.Map, keys *feedback.Keys) (store.JoinKey, string, bool) {
 	v, ok := attrs.Get(attrJoinKey)
-	if !ok || v.Type() != pcommon.ValueTypeStr {
+	if _, addressed := attrs.Get(feedback.AttrTraceID); !ok || !addressed || v.Type() != pcommon.ValueTypeStr {
 		return store.JoinKey{}, "", false
 	}
 	name := v.Str()
-	kind, from := store.ByAppKey, []string{name}
-	switch name {
-	case "", feedback.AttrTraceID:
-		return store.JoinKey{}, "", false
-	case feedback.AttrResponseID:
+	var kind store.KeyKind
+	from := []string{name}
+	switch {
+	case name == feedback.AttrResponseID && keys.ByResponse:
 		kind = store.ByResponse
-	case feedback.AttrConversationID:
+	case name == feedback.AttrConversationID && keys.ByConversation:
 		kind, from = store.ByConversation, []string{feedback.AttrConversationID, feedback.AttrSessionID}
+	case slices.Contains(keys.AppKeys, name):
+		kind = store.ByAppKey
+	default:
+		return store.JoinKey{}, "", false
 	}
 	for _, attr := range from {
 		if value, ok := feedback.KeyValue(attrs, attr); ok {

@@ -430,3 +430,25 @@ func TestBackendDedupesRoutedFeedbackByTheRoutersKey(t *testing.T) {
 	require.Len(t, out, 2, "both held records joined, the retry a duplicate of the restored one")
 	assert.Equal(t, want, spanOf(out))
 }
+
+// TestJoinKeyNotReadHereLeavesDedupeByTrace: a record that names in
+// llm.feedback.join_key a key this collector does not read (not in
+// join::keys) is deduplicated by its trace, as any record by trace id: one
+// id about two traces that share that attribute's value is two records.
+func TestJoinKeyNotReadHereLeavesDedupeByTrace(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, createDefaultConfig().(*Config))
+	for _, id := range []byte{1, 2} {
+		require.NoError(t, h.traces.ConsumeTraces(ctx, completion(traceID(id), 1, "gpt-4o")))
+		ld := feedbackBy("trace_id", traceID(id).String(), "click")
+		attrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+		attrs.PutStr(attrJoinKey, "user_id")
+		attrs.PutStr("user_id", "u-1")
+		require.NoError(t, h.logs.ConsumeLogs(ctx, ld))
+	}
+	require.NoError(t, h.s.Shutdown(ctx))
+	out := feedbackRecords(h.lsink.AllLogs())
+	require.Len(t, out, 2)
+	assert.Equal(t, traceID(1).String(), attr(out[0], "trace_id"))
+	assert.Equal(t, traceID(2).String(), attr(out[1], "trace_id"))
+}
