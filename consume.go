@@ -1,8 +1,6 @@
 package llmfeedbackprocessor
 
 import (
-	"slices"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -73,7 +71,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 	// duplicate: that batch may be refused and rolled back, and the client
 	// that sent it may have given up on it (this batch can be its retry).
 	// So this batch is refused instead, and its retry decides.
-	id := store.SeenID{Trace: c.dedupeScope(lr, &f, &q), ID: f.ID}
+	id := store.SeenID{Trace: dedupeScope(&f, &q), ID: f.ID}
 	// In flight is asked first: the dedupe window may have let the id go
 	// (feedback::dedupe_max_ids) while its batch is still out.
 	c.mu.Lock()
@@ -148,48 +146,14 @@ func (c *correlator) pendingRecord(f *feedback.Feedback, q *store.Query, scope p
 
 // dedupeScope is what f's id is unique within (store.JoinKey.DedupeScope).
 // A record that a routing tier addressed to its completion's trace, having
-// found the completion by another key, keeps that key's scope: the router
-// names the key in llm.feedback.join_key, next to the trace_id it wrote,
-// and the record still carries its value. So one id about two response ids
-// (or app key values) of one trace is two records behind a router, as it
-// is without one. Only a key this collector reads itself counts.
-func (c *correlator) dedupeScope(lr plog.LogRecord, f *feedback.Feedback, q *store.Query) pcommon.TraceID {
-	if f.Key.Kind == store.ByTrace {
-		if k, name, ok := routedKey(lr.Attributes(), &c.keys); ok {
-			return k.DedupeScope(name)
-		}
+// found the completion by another key (f.RoutedBy), keeps that key's
+// scope: one id about two response ids (or app key values) of one trace is
+// two records behind a router, as it is without one.
+func dedupeScope(f *feedback.Feedback, q *store.Query) pcommon.TraceID {
+	if f.RoutedBy.Kind != store.ByTrace {
+		return keyOf(f.RoutedBy).DedupeScope(f.RoutedBy.Name)
 	}
 	return q.Key.DedupeScope(f.Key.Name)
-}
-
-// routedKey is the key a routing tier found a record's completion by, read
-// as the router read it: when the record carries a trace_id, names in
-// llm.feedback.join_key a key of keys other than the trace id, and carries
-// that key's value.
-func routedKey(attrs pcommon.Map, keys *feedback.Keys) (store.JoinKey, string, bool) {
-	v, ok := attrs.Get(attrJoinKey)
-	if _, addressed := attrs.Get(feedback.AttrTraceID); !ok || !addressed || v.Type() != pcommon.ValueTypeStr {
-		return store.JoinKey{}, "", false
-	}
-	name := v.Str()
-	var kind store.KeyKind
-	from := []string{name}
-	switch {
-	case name == feedback.AttrResponseID && keys.ByResponse:
-		kind = store.ByResponse
-	case name == feedback.AttrConversationID && keys.ByConversation:
-		kind, from = store.ByConversation, []string{feedback.AttrConversationID, feedback.AttrSessionID}
-	case slices.Contains(keys.AppKeys, name):
-		kind = store.ByAppKey
-	default:
-		return store.JoinKey{}, "", false
-	}
-	for _, attr := range from {
-		if value, ok := feedback.KeyValue(attrs, attr); ok {
-			return store.JoinKey{Kind: kind, Hash: store.HashValue(value)}, name, true
-		}
-	}
-	return store.JoinKey{}, "", false
 }
 
 // queryOf is what f looks for in the cache. A record with no time of its
@@ -199,16 +163,18 @@ func queryOf(f *feedback.Feedback, now int64) store.Query {
 	if q.At == 0 {
 		q.At = now
 	}
-	switch f.Key.Kind {
-	case store.ByTrace:
+	if f.Key.Kind == store.ByTrace {
 		q.Key = store.TraceKey(f.TraceID)
 		q.Selector = store.Selector{SpanID: f.SpanID, ResponseID: f.ResponseID}
-	case store.ByAppKey:
-		q.Key = store.JoinKey{Kind: store.ByAppKey, App: uint8(f.Key.App), Hash: store.HashValue(f.Key.Value)}
-	default:
-		q.Key = store.JoinKey{Kind: f.Key.Kind, Hash: store.HashValue(f.Key.Value)}
+	} else {
+		q.Key = keyOf(f.Key)
 	}
 	return q
+}
+
+// keyOf is the store's key of a key other than a trace id.
+func keyOf(k feedback.JoinKey) store.JoinKey {
+	return store.JoinKey{Kind: k.Kind, App: uint8(k.App), Hash: store.HashValue(k.Value)}
 }
 
 // feedbackOf is the Feedback of a held record, as parsed when it arrived.

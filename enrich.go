@@ -23,7 +23,7 @@ const (
 	attrServiceName       = "llm.completion.service.name"
 	attrDuration          = "duration"
 	attrErrorFlag         = "error"
-	attrJoinKey           = "llm.feedback.join_key"
+	attrJoinKey           = feedback.AttrJoinKey
 	attrConvCompletions   = "llm.conversation.completions"
 	attrConvInputTokens   = "llm.conversation.usage.input_tokens"
 	attrConvOutputTokens  = "llm.conversation.usage.output_tokens"

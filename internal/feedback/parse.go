@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -24,6 +25,9 @@ const (
 	// AttrConversationID is read on feedback also under AttrSessionID.
 	AttrConversationID = "gen_ai.conversation.id"
 	AttrSessionID      = "session.id"
+	// AttrJoinKey names the key that found the completion: written on the
+	// output, and by a routing tier on what it addressed (see RoutedBy).
+	AttrJoinKey = "llm.feedback.join_key"
 )
 
 // MaxIDLength bounds the ids an app sends as strings: the feedback id and
@@ -123,8 +127,12 @@ func (m *Matcher) namesEvent(k string, v pcommon.Value) bool {
 type Feedback struct {
 	// Key is how the record names its completion; TraceID the trace, when
 	// it names one (Key.Kind is ByTrace).
-	Key        JoinKey
-	TraceID    pcommon.TraceID
+	Key     JoinKey
+	TraceID pcommon.TraceID
+	// RoutedBy, for a record by trace_id that a routing tier addressed,
+	// is the key the router found its completion by (AttrJoinKey), read
+	// from the record as the router read it; Kind is ByTrace otherwise.
+	RoutedBy   JoinKey
 	ID         string
 	SpanID     pcommon.SpanID
 	ResponseID string
@@ -198,18 +206,6 @@ func present(attrs pcommon.Map, k string) (pcommon.Value, bool) {
 	return v, ok
 }
 
-// KeyValue is attrs' value of key name as a join key's value is read: a
-// string or an integer, as text; absent when missing, blank, of another
-// type or longer than MaxIDLength.
-func KeyValue(attrs pcommon.Map, name string) (string, bool) {
-	v, ok := present(attrs, name)
-	if !ok || (v.Type() != pcommon.ValueTypeStr && v.Type() != pcommon.ValueTypeInt) {
-		return "", false
-	}
-	s := v.AsString()
-	return s, len(s) <= MaxIDLength
-}
-
 // readJoinKey finds the first key lr carries: trace_id, gen_ai.response.id,
 // each configured key, the conversation, then the record's own trace id.
 func (k *Keys) readJoinKey(f *Feedback, lr plog.LogRecord) {
@@ -217,18 +213,32 @@ func (k *Keys) readJoinKey(f *Feedback, lr plog.LogRecord) {
 	if v, ok := present(attrs, AttrTraceID); ok {
 		f.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
 		f.TraceID = readTraceID(f, v)
+		f.RoutedBy = k.routedBy(attrs)
 		return
 	}
+	if k.readOtherKey(f, attrs) {
+		return
+	}
+	if f.TraceID = lr.TraceID(); !f.TraceID.IsEmpty() {
+		f.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
+		return
+	}
+	f.fail(ReasonNoJoinKey, "no join key: the record carries none of %s, and has no trace id of its own; set one to say which completion this feedback is about", strings.Join(k.names(), ", "))
+}
+
+// readOtherKey finds the first key other than a trace id that attrs
+// carry, and reports whether it found one.
+func (k *Keys) readOtherKey(f *Feedback, attrs pcommon.Map) bool {
 	if v, ok := present(attrs, AttrResponseID); ok && k.ByResponse {
 		f.Key = JoinKey{Kind: store.ByResponse, Name: AttrResponseID}
 		f.Key.Value = readKeyValue(f, AttrResponseID, v)
-		return
+		return true
 	}
 	for i, name := range k.AppKeys {
 		if v, ok := present(attrs, name); ok {
 			f.Key = JoinKey{Kind: store.ByAppKey, App: i, Name: name}
 			f.Key.Value = readKeyValue(f, name, v)
-			return
+			return true
 		}
 	}
 	if k.ByConversation {
@@ -236,15 +246,32 @@ func (k *Keys) readJoinKey(f *Feedback, lr plog.LogRecord) {
 			if v, ok := present(attrs, name); ok {
 				f.Key = JoinKey{Kind: store.ByConversation, Name: AttrConversationID}
 				f.Key.Value = readKeyValue(f, name, v)
-				return
+				return true
 			}
 		}
 	}
-	if f.TraceID = lr.TraceID(); !f.TraceID.IsEmpty() {
-		f.Key = JoinKey{Kind: store.ByTrace, Name: AttrTraceID}
-		return
+	return false
+}
+
+// routedBy reads, as readOtherKey reads a record's own key, the key that
+// AttrJoinKey names, when it is one of k's other than the trace id; a
+// routing tier writes it next to trace_id on a record it addressed. The
+// zero JoinKey (ByTrace) when there is none, or its value is not valid.
+func (k *Keys) routedBy(attrs pcommon.Map) JoinKey {
+	v, ok := attrs.Get(AttrJoinKey)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return JoinKey{}
 	}
-	f.fail(ReasonNoJoinKey, "no join key: the record carries none of %s, and has no trace id of its own; set one to say which completion this feedback is about", strings.Join(k.names(), ", "))
+	name := v.Str()
+	only := Keys{ByResponse: k.ByResponse && name == AttrResponseID, ByConversation: k.ByConversation && name == AttrConversationID}
+	if slices.Contains(k.AppKeys, name) {
+		only.AppKeys = []string{name}
+	}
+	var g Feedback
+	if !only.readOtherKey(&g, attrs) || !g.Valid() {
+		return JoinKey{}
+	}
+	return g.Key
 }
 
 // names lists the keys a record may carry, in the order they are tried.

@@ -456,3 +456,37 @@ func TestParseJoinKey(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutedBy: a record by trace_id that names in llm.feedback.join_key a
+// key the parser reads, and carries its value, says which key and value
+// the router found its completion by; otherwise RoutedBy is the zero key.
+func TestRoutedBy(t *testing.T) {
+	keys := Keys{ByResponse: true, ByConversation: true, AppKeys: []string{"app.message_id"}}
+	record := func(attrs map[string]any) plog.LogRecord {
+		lr := plog.NewLogRecord()
+		require.NoError(t, lr.Attributes().FromRaw(attrs))
+		return lr
+	}
+	const trace = "0af7651916cd43dd8448eb211c80319c"
+	for _, tc := range []struct {
+		name  string
+		attrs map[string]any
+		want  JoinKey
+	}{
+		{"response id", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: AttrResponseID, AttrResponseID: "resp-a"},
+			JoinKey{Kind: store.ByResponse, Name: AttrResponseID, Value: "resp-a"}},
+		{"conversation under session.id", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: AttrConversationID, AttrSessionID: "s-1"},
+			JoinKey{Kind: store.ByConversation, Name: AttrConversationID, Value: "s-1"}},
+		{"app key, integer", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: "app.message_id", "app.message_id": 42},
+			JoinKey{Kind: store.ByAppKey, Name: "app.message_id", Value: "42"}},
+		{"a key not read here", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: "user_id", "user_id": "u-1"}, JoinKey{}},
+		{"its value missing", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: AttrResponseID}, JoinKey{}},
+		{"its value too long", map[string]any{"trace_id": trace, "rating": 1, AttrJoinKey: AttrResponseID, AttrResponseID: strings.Repeat("r", MaxIDLength+1)}, JoinKey{}},
+		{"no trace_id attribute", map[string]any{"rating": 1, AttrJoinKey: AttrResponseID, AttrResponseID: "resp-a"}, JoinKey{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := keys.Parse(record(tc.attrs))
+			assert.Equal(t, tc.want, f.RoutedBy)
+		})
+	}
+}
