@@ -100,23 +100,7 @@ func (r *Routed) MarshalSnapshot() []byte {
 // expired by now, within the window's bound. It returns how many it
 // restored.
 func (r *Routed) RestoreSnapshot(b []byte, now int64) (int, error) {
-	n, b, err := snapshotHeader(b, routedVersion)
-	restored := 0
-	for range n {
-		var it seenItem
-		if it, b, err = readSeenItem(b); err != nil {
-			break
-		}
-		var to routedTo
-		if to, b, err = readRoutedTo(b); err != nil {
-			break
-		}
-		if r.ids.restore(it, now) {
-			r.to[it.key] = to
-			restored++
-		}
-	}
-	return restored, err
+	return restoreSnapshot(r.ids, b, routedVersion, now, readRoutedTo, func(k seenKey, to routedTo) { r.to[k] = to })
 }
 
 // readRoutedTo reads where an id went, as MarshalSnapshot wrote it.

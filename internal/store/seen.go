@@ -192,26 +192,37 @@ type SeenID struct {
 // by now. It returns how many it restored; on a snapshot cut short or
 // garbled, what it read before the damage, and the error.
 func (s *Seen) RestoreSnapshot(b []byte, now int64) (int, error) {
-	n, b, err := snapshotHeader(b, seenVersion)
+	nothing := func(b []byte) (struct{}, []byte, error) { return struct{}{}, b, nil }
+	return restoreSnapshot(s, b, seenVersion, now, nothing, func(seenKey, struct{}) {})
+}
+
+// restoreSnapshot accepts again into s the ids of a snapshot of version (a
+// Seen's or a Routed's) that have not expired by now: each item is a
+// seenItem followed by what read reads of it (a Routed's: where the id
+// went), and kept is told each one accepted again. An id accepted after
+// now is skipped too: one from the future (a corrupt entry, or a clock
+// stepped back) would stand at the front of the queue and hold up the
+// expiry of every id behind it. It returns how many it restored; on a
+// snapshot cut short or garbled, what it read before the damage, and the
+// error.
+func restoreSnapshot[T any](s *Seen, b []byte, version byte, now int64, read func([]byte) (T, []byte, error), kept func(seenKey, T)) (int, error) {
+	n, b, err := snapshotHeader(b, version)
 	restored := 0
 	for range n {
 		var it seenItem
 		if it, b, err = readSeenItem(b); err != nil {
 			break
 		}
-		if s.restore(it, now) {
+		var x T
+		if x, b, err = read(b); err != nil {
+			break
+		}
+		if it.at <= now && now-it.at < s.ttl && s.accept(it.key, it.at) {
+			kept(it.key, x)
 			restored++
 		}
 	}
 	return restored, err
-}
-
-// restore accepts again an id read from a snapshot, unless it expired by
-// now or was accepted after now: an id from the future (a corrupt entry,
-// or a clock stepped back) would stand at the front of the queue and hold
-// up the expiry of every id behind it.
-func (s *Seen) restore(it seenItem, now int64) bool {
-	return it.at <= now && now-it.at < s.ttl && s.accept(it.key, it.at)
 }
 
 // snapshotHeader reads a snapshot's version, which must be version, and
