@@ -856,6 +856,30 @@ func TestOneMemoForManySpans(t *testing.T) {
 	}
 }
 
+// TestMemoSetSharedByManyCombinations: combinations the memo cannot tell
+// apart by its set (same lengths, same sampled bytes) share one set of four
+// ways; more of them than that must each still intern as themselves, over
+// and over, in any order.
+func TestMemoSetSharedByManyCombinations(t *testing.T) {
+	var combos []labels
+	for c := 'a'; c < 'a'+12; c++ {
+		// "m?del-x": only the second byte differs, which setOf does not read.
+		combos = append(combos, labels{operation: "chat", provider: "openai", requestModel: "m" + string(c) + "del-x", serviceName: "svc"})
+	}
+	for _, l := range combos[1:] {
+		require.Equal(t, combos[0].setOf(), l.setOf(), "the test's combinations must share a set")
+	}
+	var memo Memo
+	for round := range 3 {
+		for i := range combos {
+			l := combos[(i*5+round)%len(combos)]
+			h := memo.intern(l)
+			require.Equal(t, l, h.Value(), "round %d", round)
+			require.Equal(t, internLabels(l), h, "one handle per combination")
+		}
+	}
+}
+
 // TestMemoKeepsNothingOfTheSpan: a Memo outlives the batches it reads, so
 // the strings it compares with must be its handles' copies, not the span's.
 func TestMemoKeepsNothingOfTheSpan(t *testing.T) {
