@@ -16,15 +16,17 @@ import (
 const maxJoinKeys = 8
 
 // scratchPool recycles what one batch is read with: the slice its
-// completions are gathered in and the memo of interned labels. Off the
+// completions are gathered in, the keys they are found by and the memo of
+// interned labels. Off the
 // stack, they do not make every receiver goroutine's stack grow (a memo is
 // over 20 kilobytes).
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 type scratch struct {
 	completions []found
-	byPart      []int32    // completions' indexes, ordered by cache part
-	memo        genai.Memo // kept from batch to batch: it holds nothing of any batch
+	byPart      []int32         // completions' indexes, ordered by cache part
+	keys        []store.JoinKey // every key the completions are found by, while feedback waits
+	memo        genai.Memo      // kept from batch to batch: it holds nothing of any batch
 }
 
 // found is a completion read from a span, with what indexes it.
@@ -62,7 +64,7 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 		return
 	}
 	sc.byPart = slices.Grow(sc.byPart[:0], len(completions))[:len(completions)]
-	ready, truncated, evicted := c.cacheBatch(completions, sc.byPart)
+	ready, truncated, evicted := c.cacheBatch(completions, sc)
 	c.recordEvictions(evicted)
 	c.tel.completionsSeen(int64(len(completions)))
 	c.tel.truncated(int64(truncated), truncatedCompletionField)
@@ -101,8 +103,10 @@ func appKeyValue(attrs pcommon.Map, name string) (string, bool) {
 
 // cacheBatch caches a batch's completions, taking the lock of each cache
 // part the batch touches once, and then takes out the held feedback they
-// complete. byPart, as long as completions, is scratch space.
-func (c *correlator) cacheBatch(completions []found, byPart []int32) (ready []readyRecord, truncated int, evicted evictions) {
+// complete. sc.byPart, as long as completions, and sc.keys are scratch
+// space.
+func (c *correlator) cacheBatch(completions []found, sc *scratch) (ready []readyRecord, truncated int, evicted evictions) {
+	byPart := sc.byPart
 	nKeys := len(c.cfg.Join.Keys)
 	now := c.now().UnixNano()
 	c.version.Add(1)
@@ -150,7 +154,8 @@ func (c *correlator) cacheBatch(completions []found, byPart []int32) (ready []re
 	// it would have had it come after the spans. waiting is read after the
 	// parts' locks are released: see commit for why nothing is missed.
 	if c.waiting.Load() > 0 {
-		keys := c.joinKeys(completions) // hashed before mu is taken
+		sc.keys = c.joinKeys(sc.keys[:0], completions) // hashed before mu is taken
+		keys := sc.keys
 		c.mu.Lock()
 		hold := startHold()
 		ready = c.releaseWaiting(keys)
@@ -161,9 +166,9 @@ func (c *correlator) cacheBatch(completions []found, byPart []int32) (ready []re
 	return ready, truncated, evicted
 }
 
-// joinKeys lists every key a batch's completions can be found by.
-func (c *correlator) joinKeys(completions []found) []store.JoinKey {
-	keys := make([]store.JoinKey, 0, 2*len(completions))
+// joinKeys appends to keys every key a batch's completions can be found
+// by.
+func (c *correlator) joinKeys(keys []store.JoinKey, completions []found) []store.JoinKey {
 	for i := range completions {
 		f := &completions[i]
 		if i == 0 || completions[i-1].trace != f.trace { // a trace's spans are mostly adjacent

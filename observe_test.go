@@ -1,0 +1,62 @@
+//go:build !race
+
+// The race detector's sync.Pool drops items at random, by design, so under
+// -race a batch's scratch space is often new; make test runs this file's
+// tests without -race too.
+
+package llmfeedbackprocessor
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-feedback/llmfeedbackprocessor/internal/benchdata"
+)
+
+// TestTracesPathWithWaitingFeedbackAllocatesNothing: while feedback waits
+// for completions (as it mostly does on a collector: some records wait out
+// pending::ttl for completions that never come), every traces batch lists
+// the keys its completions are found by and looks them up in the pending
+// store. The list is the batch's scratch space, kept in a pool, so a full
+// cache takes batch after batch without allocating.
+func TestTracesPathWithWaitingFeedbackAllocatesNothing(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cache.MaxTraces = 4096
+	p := newBenchProc(t, cfg)
+	g := benchdata.New(7)
+	batches := make([]*benchdata.Batch, 4)
+	for i := range batches {
+		batches[i] = g.Spans(spansPerBatch, completionPct, startTime)
+	}
+	benchFill(t, p, g, cacheFull, batches...)
+	ctx := context.Background()
+	about := make([]benchdata.Completion, 20)
+	for i := range about {
+		about[i] = benchdata.Completion{TraceID: g.TraceID(), SpanID: g.SpanID()}
+	}
+	ld, _ := g.Feedback(about, startTime.Add(-time.Second))
+	require.NoError(t, p.logs.ConsumeLogs(ctx, ld))
+	require.Equal(t, int64(len(about)), p.s.c.waiting.Load())
+
+	const rounds = 40
+	var mallocs uint64
+	var ms runtime.MemStats
+	for i := range rounds {
+		bt := batches[i%len(batches)]
+		g.Refresh(bt, startTime)
+		runtime.ReadMemStats(&ms)
+		before := ms.Mallocs
+		require.NoError(t, p.traces.ConsumeTraces(ctx, bt.Traces))
+		runtime.ReadMemStats(&ms)
+		mallocs += ms.Mallocs - before
+	}
+	require.Equal(t, int64(len(about)), p.s.c.waiting.Load(), "the records still wait: nothing completed them")
+	// Not zero: another goroutine may allocate meanwhile, and the cache's
+	// arrays may still grow now and then. A list made per batch is one
+	// allocation or more in every one.
+	require.Less(t, mallocs, uint64(rounds/2), "allocations in %d batches", rounds)
+}
