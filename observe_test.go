@@ -1,8 +1,8 @@
 //go:build !race
 
 // The race detector's sync.Pool drops items at random, by design, so under
-// -race a batch's scratch space is often new; make test runs this file's
-// tests without -race too.
+// -race a batch's scratch space is often new: this file is left out of
+// -race builds, and make test runs its tests in a run without -race.
 
 package llmfeedbackprocessor
 
@@ -42,6 +42,9 @@ func TestTracesPathWithWaitingFeedbackAllocatesNothing(t *testing.T) {
 	require.NoError(t, p.logs.ConsumeLogs(ctx, ld))
 	require.Equal(t, int64(len(about)), p.s.c.waiting.Load())
 
+	// One P: sync.Pool keeps an item per P, and a goroutine moved to
+	// another would find none there.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const rounds = 40
 	var mallocs uint64
 	var ms runtime.MemStats

@@ -8,7 +8,7 @@
 # processors that also keep state per trace (scripts/builder-bench.yaml), in
 # four modes: none, llm_feedback, tail_sampling and groupbytrace, all under
 # one memory budget. Prints the per-mode table, then one BENCH line per
-# figure, last. Sized for 2 cores: about 18 minutes.
+# figure, last. Sized for 2 cores: about 22 minutes.
 #
 # Knobs (environment): OTELCOL_BIN (default bin/otelcol-bench, which
 # `make bench` builds), BENCH_ROUNDS (floor/ours pairs per benchmark, 5),
@@ -22,7 +22,8 @@
 # every mode then until its first GC cycle, when its
 # heap has filled the budget, at most 60s more: by then llm_feedback's cache
 # has filled up to cache::max_traces and evicts, as in a collector that has
-# run a while),
+# run a while), LOADGEN_SETTLE (sending past that first GC cycle before
+# measuring, the same in every mode, 20s),
 # LOADGEN_DURATION (measured time per run, 10s), LOADGEN_ROUNDS (runs of every mode, 3, the order of modes
 # reversed every other round; figures are medians over the runs in which the
 # collector was CPU-bound), LOADGEN_MODES (none,llm_feedback,tail_sampling,groupbytrace),
@@ -53,6 +54,7 @@ JOIN_COUNT=${JOIN_COUNT:-5}
 MEM_COUNT=${MEM_COUNT:-3}
 LOADGEN_DURATION=${LOADGEN_DURATION:-10s}
 LOADGEN_WARMUP=${LOADGEN_WARMUP:-15s}
+LOADGEN_SETTLE=${LOADGEN_SETTLE:-20s}
 LOADGEN_ROUNDS=${LOADGEN_ROUNDS:-3}
 LOADGEN_MODES=${LOADGEN_MODES:-none,llm_feedback,tail_sampling,groupbytrace}
 LOADGEN_MEMORY_LIMIT_MIB=${LOADGEN_MEMORY_LIMIT_MIB:-16384}
@@ -123,7 +125,7 @@ if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
 fi
 "${pin[@]}" "$out/loadgen" -collector "$OTELCOL" -collector-cpus "$collector_cpus" -modes "$LOADGEN_MODES" \
 	-memory-limit-mib "$LOADGEN_MEMORY_LIMIT_MIB" -cpu-bound "$LOADGEN_CPU_BOUND" -senders "$LOADGEN_SENDERS" -cpuprofile "$out/prof" \
-	-warmup "$LOADGEN_WARMUP" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || loadgen_rc=$?
+	-warmup "$LOADGEN_WARMUP" -settle "$LOADGEN_SETTLE" -duration "$LOADGEN_DURATION" -rounds "$LOADGEN_ROUNDS" | tee "$out/loadgen.txt" || loadgen_rc=$?
 
 # value FILE BENCH METRIC: the values of METRIC (a unit such as ns/op or
 # ns/join) on the lines of benchmark BENCH (name without -N and #NN), in order.

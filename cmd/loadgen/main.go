@@ -13,7 +13,8 @@
 // loopback, for a warmup and then a measured time: batches of 1,000 spans of
 // which 5% are LLM completions, and feedback for 2% of the completions, half
 // of it sent before the batch that holds its span. The warmup lasts until
-// the collector's first GC cycle (its heap has filled the budget) and, for
+// the collector's first GC cycle (its heap has filled the budget) and
+// -settle past it, in every mode, and, for
 // tail_sampling and groupbytrace, at least twice as long as they hold spans
 // (past their first release). Per
 // mode it reports the collector's CPU-seconds per million spans, spans per
@@ -72,6 +73,7 @@ type options struct {
 	duration     time.Duration
 	warmup       time.Duration
 	warmupExtra  time.Duration
+	settle       time.Duration
 	senders      int
 	spans        int
 	completion   float64
@@ -103,6 +105,9 @@ func main() {
 	flag.DurationVar(&o.warmupExtra, "warmup-extra", 60*time.Second, "how much longer than -warmup to wait for the collector's first GC cycle "+
 		"(under GOGC=off, its heap has filled the budget then; a run measured before it is not used) and, with llm_feedback, "+
 		"for its cache to hold a steady number of completions (until then its arrays grow)")
+	flag.DurationVar(&o.settle, "settle", 20*time.Second, "sending time past the collector's first GC cycle before measuring, the same in every mode "+
+		"(llm_feedback also waits for its cache to be steady, which it mostly is by then): measured at once, a mode pays more page faults "+
+		"than one measured later")
 	flag.IntVar(&o.senders, "senders", 16, "concurrent senders, each with its own connection (requests in flight; with 8, a collector on one CPU sat partly idle in some runs)")
 	flag.IntVar(&o.spans, "spans", 1000, "spans per batch")
 	flag.Float64Var(&o.completion, "completion-pct", 5, "percent of spans that are LLM completions")

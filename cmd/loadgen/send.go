@@ -143,7 +143,8 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 
 	// Warmup: -warmup, then until the collector's first GC cycle, which
 	// under GOGC=off means its heap has filled the budget, as in a collector
-	// that has run a while; at most -warmup-extra longer.
+	// that has run a while, and -settle past it; at most -warmup-extra
+	// longer.
 	select {
 	case <-ctx.Done():
 	case <-time.After(warmup):
@@ -152,6 +153,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	for readGCTrace(c.output()).cycles == 0 && time.Now().Before(warmDeadline) && ctx.Err() == nil {
 		time.Sleep(200 * time.Millisecond)
 	}
+	settle(ctx, o.settle)
 	if m == modeOurs {
 		waitCacheSteady(ctx, c, warmDeadline)
 	}
@@ -159,7 +161,7 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 		return result{}, ctx.Err()
 	}
 	if extra := time.Since(start) - warmup; extra > time.Second {
-		log.Printf("%-13s warmup %s longer, until the first GC cycle (and the cache's completions steady)", m, extra.Round(time.Second))
+		log.Printf("%-13s warmup %s longer, until the first GC cycle and %s past it (and the cache's completions steady)", m, extra.Round(time.Second), o.settle)
 	}
 	spans0, _, err := c.exportedSpans()
 	if err != nil {
@@ -317,6 +319,19 @@ func feedbackRecords(ld plog.Logs, f func(plog.LogRecord)) {
 				f(lrs.At(k))
 			}
 		}
+	}
+}
+
+// settle waits d, or until ctx ends, so that every mode's measured time
+// starts as long past its first GC cycle. Without it, none was measured
+// right after that cycle and llm_feedback about 25 s later, once its cache
+// was steady: in every pair of two load tests none then took 8 to 10 page
+// faults per thousand spans and llm_feedback 3, kernel time that none
+// alone paid; 20 s past the cycle, both took 9 to 11.
+func settle(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
 	}
 }
 

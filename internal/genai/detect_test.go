@@ -857,25 +857,34 @@ func TestOneMemoForManySpans(t *testing.T) {
 }
 
 // TestMemoSetSharedByManyCombinations: combinations the memo cannot tell
-// apart by its set (same lengths, same sampled bytes) share one set of four
-// ways; more of them than that must each still intern as themselves, over
-// and over, in any order.
+// apart by its set (same lengths, same sampled bytes) share one set of
+// four ways. Four of them must each be found again as themselves; more
+// than four must each still intern as themselves, over and over, in any
+// order.
 func TestMemoSetSharedByManyCombinations(t *testing.T) {
 	var combos []labels
 	for c := 'a'; c < 'a'+12; c++ {
-		// "m?del-x": only the second byte differs, which setOf does not read.
-		combos = append(combos, labels{operation: "chat", provider: "openai", requestModel: "m" + string(c) + "del-x", serviceName: "svc"})
+		// Only the eighth byte differs, which setOf does not read.
+		combos = append(combos, labels{operation: "chat", provider: "openai", requestModel: "gpt-4o-" + string(c) + "-2024-08-06", serviceName: "svc"})
 	}
 	for _, l := range combos[1:] {
 		require.Equal(t, combos[0].setOf(), l.setOf(), "the test's combinations must share a set")
 	}
+	check := func(memo *Memo, l labels, what string) {
+		t.Helper()
+		h := memo.intern(l)
+		require.Equal(t, l, h.Value(), what)
+		require.True(t, internLabels(l) == h, "%s: one handle per combination", what)
+	}
 	var memo Memo
 	for round := range 3 {
+		for _, l := range combos[:memoWays] {
+			check(&memo, l, fmt.Sprintf("a set's own four, round %d", round))
+		}
+	}
+	for round := range 3 {
 		for i := range combos {
-			l := combos[(i*5+round)%len(combos)]
-			h := memo.intern(l)
-			require.Equal(t, l, h.Value(), "round %d", round)
-			require.Equal(t, internLabels(l), h, "one handle per combination")
+			check(&memo, combos[(i*5+round)%len(combos)], fmt.Sprintf("twelve in one set, round %d", round))
 		}
 	}
 }
