@@ -41,12 +41,7 @@ func BenchmarkTracesPathSerial(b *testing.B) {
 			benchFill(b, p, g, cacheFull, batches...)
 			ctx := context.Background()
 			if name == "waiting" {
-				about := make([]benchdata.Completion, feedbackPerBatch)
-				for i := range about {
-					about[i] = benchdata.Completion{TraceID: g.TraceID(), SpanID: g.SpanID()}
-				}
-				ld, _ := g.Feedback(about, startTime.Add(-time.Second))
-				require.NoError(b, p.logs.ConsumeLogs(ctx, ld))
+				benchHoldFeedback(b, p, g, feedbackPerBatch)
 				require.Equal(b, int64(feedbackPerBatch), p.s.c.waiting.Load())
 			}
 			holdStats.part.Store(0)

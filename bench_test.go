@@ -566,6 +566,18 @@ func BenchmarkFeedbackJoin(b *testing.B) {
 		func(b *testing.B) { run(b, floorWrite) })
 }
 
+// benchHoldFeedback sends n feedback records about completions that never
+// come, which p holds until pending::ttl.
+func benchHoldFeedback(tb testing.TB, p *benchProc, g *benchdata.Gen, n int) {
+	tb.Helper()
+	about := make([]benchdata.Completion, n)
+	for i := range about {
+		about[i] = benchdata.Completion{TraceID: g.TraceID(), SpanID: g.SpanID()}
+	}
+	ld, _ := g.Feedback(about, startTime.Add(-time.Second))
+	require.NoError(tb, p.logs.ConsumeLogs(context.Background(), ld))
+}
+
 // floorWrite writes, onto every record, the attributes and ids a matched
 // feedback record gets, with values ready-made.
 func floorWrite(ld plog.Logs) {
@@ -760,15 +772,9 @@ func BenchmarkMemoryPendingFeedback(b *testing.B) {
 		cfg.Pending.MaxRecords = memoryCount
 		cfg.Feedback.DedupeMaxIDs = memoryCount
 		p := newBenchProc(b, cfg)
-		ctx := context.Background()
-		about := make([]benchdata.Completion, feedbackPerBatch)
 		before := benchHeapAfterGC()
 		for p.s.c.pending.Len() < memoryCount {
-			for i := range about {
-				about[i] = benchdata.Completion{TraceID: g.TraceID(), SpanID: g.SpanID()}
-			}
-			ld, _ := g.Feedback(about, startTime.Add(-time.Second))
-			require.NoError(b, p.logs.ConsumeLogs(ctx, ld))
+			benchHoldFeedback(b, p, g, feedbackPerBatch)
 		}
 		after := benchHeapAfterGC()
 		n := p.s.c.pending.Len()

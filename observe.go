@@ -63,7 +63,6 @@ func (c *correlator) observeTraces(td ptrace.Traces) {
 	if len(completions) == 0 {
 		return
 	}
-	sc.byPart = slices.Grow(sc.byPart[:0], len(completions))[:len(completions)]
 	ready, truncated, evicted := c.cacheBatch(completions, sc)
 	c.recordEvictions(evicted)
 	c.tel.completionsSeen(int64(len(completions)))
@@ -103,9 +102,9 @@ func appKeyValue(attrs pcommon.Map, name string) (string, bool) {
 
 // cacheBatch caches a batch's completions, taking the lock of each cache
 // part the batch touches once, and then takes out the held feedback they
-// complete. sc.byPart, as long as completions, and sc.keys are scratch
-// space.
+// complete, using sc's byPart and keys as scratch space.
 func (c *correlator) cacheBatch(completions []found, sc *scratch) (ready []readyRecord, truncated int, evicted evictions) {
+	sc.byPart = slices.Grow(sc.byPart[:0], len(completions))[:len(completions)]
 	byPart := sc.byPart
 	nKeys := len(c.cfg.Join.Keys)
 	now := c.now().UnixNano()
@@ -155,10 +154,9 @@ func (c *correlator) cacheBatch(completions []found, sc *scratch) (ready []ready
 	// parts' locks are released: see commit for why nothing is missed.
 	if c.waiting.Load() > 0 {
 		sc.keys = c.joinKeys(sc.keys[:0], completions) // hashed before mu is taken
-		keys := sc.keys
 		c.mu.Lock()
 		hold := startHold()
-		ready = c.releaseWaiting(keys)
+		ready = c.releaseWaiting(sc.keys)
 		c.waiting.Store(int64(c.pending.Len()))
 		hold.shared()
 		c.mu.Unlock()

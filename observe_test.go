@@ -2,7 +2,7 @@
 
 // The race detector's sync.Pool drops items at random, by design, so under
 // -race a batch's scratch space is often new: this file is left out of
-// -race builds, and make test runs its tests in a run without -race.
+// -race builds, and make test runs its test by name without -race.
 
 package llmfeedbackprocessor
 
@@ -10,7 +10,6 @@ import (
 	"context"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,14 +32,9 @@ func TestTracesPathWithWaitingFeedbackAllocatesNothing(t *testing.T) {
 		batches[i] = g.Spans(spansPerBatch, completionPct, startTime)
 	}
 	benchFill(t, p, g, cacheFull, batches...)
-	ctx := context.Background()
-	about := make([]benchdata.Completion, 20)
-	for i := range about {
-		about[i] = benchdata.Completion{TraceID: g.TraceID(), SpanID: g.SpanID()}
-	}
-	ld, _ := g.Feedback(about, startTime.Add(-time.Second))
-	require.NoError(t, p.logs.ConsumeLogs(ctx, ld))
-	require.Equal(t, int64(len(about)), p.s.c.waiting.Load())
+	const held = 20
+	benchHoldFeedback(t, p, g, held)
+	require.Equal(t, int64(held), p.s.c.waiting.Load())
 
 	// One P: sync.Pool keeps an item per P, and a goroutine moved to
 	// another would find none there.
@@ -53,11 +47,11 @@ func TestTracesPathWithWaitingFeedbackAllocatesNothing(t *testing.T) {
 		g.Refresh(bt, startTime)
 		runtime.ReadMemStats(&ms)
 		before := ms.Mallocs
-		require.NoError(t, p.traces.ConsumeTraces(ctx, bt.Traces))
+		require.NoError(t, p.traces.ConsumeTraces(context.Background(), bt.Traces))
 		runtime.ReadMemStats(&ms)
 		mallocs += ms.Mallocs - before
 	}
-	require.Equal(t, int64(len(about)), p.s.c.waiting.Load(), "the records still wait: nothing completed them")
+	require.Equal(t, int64(held), p.s.c.waiting.Load(), "the records still wait: nothing completed them")
 	// Not zero: another goroutine may allocate meanwhile, and the cache's
 	// arrays may still grow now and then. A list made per batch is one
 	// allocation or more in every one.

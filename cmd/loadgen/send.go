@@ -145,15 +145,18 @@ func runOnce(ctx context.Context, o options, bin, dir string, m mode, seed uint6
 	// under GOGC=off means its heap has filled the budget, as in a collector
 	// that has run a while, and -settle past it; at most -warmup-extra
 	// longer.
-	select {
-	case <-ctx.Done():
-	case <-time.After(warmup):
-	}
+	sleep(ctx, warmup)
 	warmDeadline := time.Now().Add(o.warmupExtra)
 	for readGCTrace(c.output()).cycles == 0 && time.Now().Before(warmDeadline) && ctx.Err() == nil {
 		time.Sleep(200 * time.Millisecond)
 	}
-	settle(ctx, o.settle)
+	// The same time past the first GC cycle in every mode: without it, none
+	// was measured right after that cycle and llm_feedback about 25 s
+	// later, once its cache was steady, and in every pair of two load tests
+	// none took 8 to 10 page faults per thousand spans and llm_feedback 3,
+	// kernel time that none alone paid; 20 s past the cycle, both took 9
+	// to 11.
+	sleep(ctx, o.settle)
 	if m == modeOurs {
 		waitCacheSteady(ctx, c, warmDeadline)
 	}
@@ -322,13 +325,8 @@ func feedbackRecords(ld plog.Logs, f func(plog.LogRecord)) {
 	}
 }
 
-// settle waits d, or until ctx ends, so that every mode's measured time
-// starts as long past its first GC cycle. Without it, none was measured
-// right after that cycle and llm_feedback about 25 s later, once its cache
-// was steady: in every pair of two load tests none then took 8 to 10 page
-// faults per thousand spans and llm_feedback 3, kernel time that none
-// alone paid; 20 s past the cycle, both took 9 to 11.
-func settle(ctx context.Context, d time.Duration) {
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
