@@ -113,7 +113,7 @@ func (c *correlator) consumeFeedback(rl plog.ResourceLogs, sl plog.ScopeLogs, lr
 		b.counts.overflow++
 		return passOn
 	}
-	c.enr.normalize(lr, true)
+	c.enr.normalize(lr, true, 0)
 	data, err := encodeRecord(rl, sl, lr)
 	if err != nil {
 		// Cannot happen for a record that came in as pdata; emit it rather than lose it.

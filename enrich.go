@@ -1,6 +1,8 @@
 package llmfeedbackprocessor
 
 import (
+	"encoding/hex"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -32,6 +34,9 @@ const (
 	correlationUnmatched = "unmatched"
 	correlationInvalid   = "invalid"
 )
+
+// baseAttributes is how many attributes base may add.
+const baseAttributes = 4
 
 // reserved are New Relic's built-in feedback keys: they win over metadata
 // keys of the same name even when the app left them out.
@@ -77,23 +82,26 @@ type enricher struct {
 
 // base does what every output record gets: the record normalised, the event
 // name, the normalised ids, the New Relic event type and the correlation.
-func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string) {
-	e.normalize(lr, f.Valid())
+// room is how many attributes the caller adds after it.
+func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation string, room int) {
+	blank := e.normalize(lr, f.Valid(), room+baseAttributes)
 	lr.SetEventName(eventName)
 	if lr.Timestamp() == 0 {
 		lr.SetTimestamp(lr.ObservedTimestamp())
 	}
 	attrs := lr.Attributes()
-	for _, k := range []string{feedback.AttrCategory, feedback.AttrMessage, feedback.AttrIngestSource} {
-		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == "" {
-			attrs.Remove(k) // omitted rather than empty
+	if blank {
+		for _, k := range []string{feedback.AttrCategory, feedback.AttrMessage, feedback.AttrIngestSource} {
+			if v, ok := attrs.Get(k); ok && isBlank(v) {
+				attrs.Remove(k) // omitted rather than empty
+			}
 		}
 	}
 	if f.Valid() {
-		attrs.PutStr(feedback.AttrID, f.ID)
+		setStr(attrs, feedback.AttrID, f.ID)
 		// A routing tier that found the completion by another key says so.
-		if v, ok := attrs.Get(attrJoinKey); !ok || f.Key.Kind != store.ByTrace || v.Str() == "" {
-			attrs.PutStr(attrJoinKey, f.Key.Name)
+		if v, ok := attrs.GetOrPutEmpty(attrJoinKey); !ok || f.Key.Kind != store.ByTrace || v.Str() == "" {
+			setValue(v, f.Key.Name)
 		}
 	}
 	if e.cfg.Output.NewRelicEventType {
@@ -107,20 +115,27 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 // max_metadata_keys) and cuts long strings and bytes, at any depth, but not
 // the ids of a valid record (the parser bounds them). It is idempotent, and
 // runs before a record is held back, so a held record costs no more memory
-// than the limits allow.
-func (e *enricher) normalize(lr plog.LogRecord, valid bool) {
+// than the limits allow. The attributes grow once, for the metadata and
+// room more; it reports whether an attribute is an empty string.
+func (e *enricher) normalize(lr plog.LogRecord, valid bool, room int) (blank bool) {
 	attrs := lr.Attributes()
-	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
+	md, ok := attrs.Get(feedback.AttrMetadata)
+	if ok && md.Type() == pcommon.ValueTypeMap {
+		room += md.Map().Len()
+	}
+	attrs.EnsureCapacity(attrs.Len() + room)
+	if ok && md.Type() == pcommon.ValueTypeMap {
 		flat := pcommon.NewMap()
 		md.Map().MoveTo(flat)
 		attrs.Remove(feedback.AttrMetadata)
 		kept := 0
 		e.flatten(attrs, flat, "", 1, &kept)
 	}
-	e.truncate(attrs, valid, false)
+	blank = e.truncate(attrs, valid, false)
 	if n := cutValue(lr.Body(), e.cfg.MaxAttributeLength); n > 0 {
 		e.truncated(truncatedAttributeLength, n)
 	}
+	return blank
 }
 
 // flatten moves md's entries to attrs under prefix and their key, a
@@ -139,15 +154,20 @@ func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, depth int, kept
 			e.flatten(attrs, v.Map(), key+".", depth+1, kept)
 			return true
 		}
-		if _, exists := attrs.Get(key); exists || reserved[key] {
+		if reserved[key] {
 			return true
 		}
 		if *kept >= e.cfg.Feedback.MaxMetadataKeys {
-			e.truncated(truncatedMetadataKeys, 1)
+			if _, exists := attrs.Get(key); !exists {
+				e.truncated(truncatedMetadataKeys, 1)
+			}
 			return true
 		}
-		v.MoveTo(attrs.PutEmpty(key))
-		*kept++
+		// One pass over attrs: a key already there is left as it is.
+		if dst, exists := attrs.GetOrPutEmpty(key); !exists {
+			v.MoveTo(dst)
+			*kept++
+		}
 		return true
 	})
 }
@@ -157,10 +177,13 @@ func (e *enricher) flatten(attrs, md pcommon.Map, prefix string, depth int, kept
 // essay cannot exceed what backends accept. The ids of a valid record are
 // cut only past the parser's bound (a blank selector, which the parser
 // ignored, has none), and ownWords only when they came in on the record.
-func (e *enricher) truncate(attrs pcommon.Map, keepIDs, keepOwn bool) {
+// It reports whether an attribute is an empty string.
+func (e *enricher) truncate(attrs pcommon.Map, keepIDs, keepOwn bool) (blank bool) {
 	limit, n := e.cfg.MaxAttributeLength, 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		switch {
+		case fits(v, limit): // most values: no key looked up
+			blank = blank || isBlank(v)
 		case keepOwn && ownWords[k]:
 		case keepIDs && idKeys[k]:
 			n += cutValue(v, max(limit, feedback.MaxIDLength))
@@ -172,6 +195,24 @@ func (e *enricher) truncate(attrs pcommon.Map, keepIDs, keepOwn bool) {
 	if n > 0 {
 		e.truncated(truncatedAttributeLength, n)
 	}
+	return blank
+}
+
+// isBlank reports whether v is the empty string.
+func isBlank(v pcommon.Value) bool { return v.Type() == pcommon.ValueTypeStr && v.Str() == "" }
+
+// fits reports, without looking inside maps and arrays, that v needs no
+// cut at limit (nor at any larger one).
+func fits(v pcommon.Value, limit int) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return len(v.Str()) <= limit
+	case pcommon.ValueTypeBytes:
+		return v.Bytes().Len() <= limit
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		return false
+	}
+	return true
 }
 
 // cutValue cuts v, or the values inside it, to limit bytes, and returns how
@@ -213,7 +254,7 @@ func cut(s string, limit int) string {
 func (e *enricher) markInvalid(lr plog.LogRecord, f *feedback.Feedback) {
 	dropRoutingKey(lr)
 	lr.Attributes().PutStr(attrError, f.Problem)
-	e.base(lr, f, correlationInvalid)
+	e.base(lr, f, correlationInvalid, 1)
 }
 
 // markUnmatched marks valid feedback whose completion was not found. A record
@@ -233,7 +274,7 @@ func (e *enricher) markUnmatched(lr plog.LogRecord, f *feedback.Feedback) {
 			lr.Attributes().Remove(feedback.AttrSpanID) // blank: no span named
 		}
 	}
-	e.base(lr, f, correlationUnmatched)
+	e.base(lr, f, correlationUnmatched, 2)
 	if f.Key.Kind == store.ByTrace {
 		lr.Attributes().PutStr(feedback.AttrTraceID, f.TraceID.String())
 	} else {
@@ -257,17 +298,14 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store
 	lr.SetTraceID(m.Trace)
 	lr.SetSpanID(c.SpanID)
 	attrs := lr.Attributes()
-	// Room for the metadata flattened and the ~20 attributes written below,
-	// so the slice grows once rather than doubling twice.
-	grow := 20
-	if md, ok := attrs.Get(feedback.AttrMetadata); ok && md.Type() == pcommon.ValueTypeMap {
-		grow += md.Map().Len()
-	}
-	attrs.EnsureCapacity(attrs.Len() + grow)
 	// The metadata must not shadow the completion's fields: flatten first.
-	e.base(lr, f, correlationMatched)
-	attrs.PutStr(feedback.AttrTraceID, m.Trace.String())
-	attrs.PutStr(feedback.AttrSpanID, c.SpanID.String())
+	// Room for the ~16 attributes written below, so the slice grows once.
+	e.base(lr, f, correlationMatched, 16)
+	var hexID [32]byte
+	hex.Encode(hexID[:], m.Trace[:])
+	setStr(attrs, feedback.AttrTraceID, hexID[:])
+	hex.Encode(hexID[:16], c.SpanID[:])
+	setStr(attrs, feedback.AttrSpanID, hexID[:16])
 	putStr(attrs, "gen_ai.operation.name", c.Operation())
 	putStr(attrs, "gen_ai.provider.name", c.Provider())
 	putStr(attrs, "gen_ai.request.model", c.RequestModel())
@@ -279,12 +317,8 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store
 	if n, ok := c.Output(); ok {
 		attrs.PutInt("gen_ai.usage.output_tokens", n)
 	}
-	if rs := c.FinishReasons(); len(rs) > 0 {
-		sl := attrs.PutEmptySlice("gen_ai.response.finish_reasons")
-		sl.EnsureCapacity(len(rs))
-		for _, r := range rs {
-			sl.AppendEmpty().SetStr(r)
-		}
+	if c.HasFinishReasons() {
+		c.AppendFinishReasons(attrs.PutEmptySlice("gen_ai.response.finish_reasons"))
 	}
 	putStr(attrs, "gen_ai.conversation.id", c.ConversationID)
 	if f.Key.Kind == store.ByConversation {
@@ -311,6 +345,21 @@ func (e *enricher) markMatched(lr plog.LogRecord, f *feedback.Feedback, m *store
 		e.truncate(attrs, true, true) // the completion's strings too, when the limit is below theirs
 	}
 	return delay
+}
+
+// setStr writes s to attribute k unless k already holds that string: an
+// app that wrote the id it is about as the processor writes it (the usual
+// case for trace_id and id) costs no new value.
+func setStr[S string | []byte](m pcommon.Map, k string, s S) {
+	v, _ := m.GetOrPutEmpty(k)
+	setValue(v, s)
+}
+
+// setValue makes v the string s, unless it is that already.
+func setValue[S string | []byte](v pcommon.Value, s S) {
+	if v.Type() != pcommon.ValueTypeStr || v.Str() != string(s) {
+		v.SetStr(string(s))
+	}
 }
 
 func putStr(m pcommon.Map, k, v string) {

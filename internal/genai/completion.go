@@ -90,6 +90,27 @@ func (c *Summary) FinishReasons() []string {
 	return strings.Split(s, finishSep)
 }
 
+// HasFinishReasons reports whether the completion has a finish reason.
+func (c *Summary) HasFinishReasons() bool { return c.label().finishReasons != "" }
+
+// AppendFinishReasons appends the completion's finish reasons to sl, in
+// order, without the slice FinishReasons builds.
+func (c *Summary) AppendFinishReasons(sl pcommon.Slice) {
+	s := c.label().finishReasons
+	if s == "" {
+		return
+	}
+	sl.EnsureCapacity(sl.Len() + strings.Count(s, finishSep) + 1)
+	for {
+		r, rest, more := strings.Cut(s, finishSep)
+		sl.AppendEmpty().SetStr(r)
+		if !more {
+			return
+		}
+		s = rest
+	}
+}
+
 // Error reports whether the span ended with status Error or carried error.type.
 func (c *Summary) Error() bool { return c.flags&flagError != 0 }
 

@@ -751,9 +751,28 @@ func TestFromSpan(t *testing.T) {
 				}
 				require.Equal(t, testSpanID, c.SpanID)
 				require.Equal(t, tc.want, summarize(c), "reversed=%v", reverse)
+				requireAppendedFinishReasons(t, &c)
 			}
 		})
 	}
+}
+
+// requireAppendedFinishReasons checks AppendFinishReasons appends what
+// FinishReasons lists, after what the slice held, and HasFinishReasons
+// agrees.
+func requireAppendedFinishReasons(t *testing.T, c *Completion) {
+	t.Helper()
+	sl := pcommon.NewSlice()
+	sl.AppendEmpty().SetStr("before")
+	c.AppendFinishReasons(sl)
+	want := append([]any{"before"}, func() (rs []any) {
+		for _, r := range c.FinishReasons() {
+			rs = append(rs, r)
+		}
+		return rs
+	}()...)
+	require.Equal(t, want, sl.AsRaw())
+	require.Equal(t, len(c.FinishReasons()) > 0, c.HasFinishReasons())
 }
 
 // requireNextMarkedFinds checks NextMarked, among spans without markers
@@ -988,6 +1007,8 @@ func TestCompletionZeroValue(t *testing.T) {
 	require.Empty(t, c.ResponseModel())
 	require.Empty(t, c.ServiceName())
 	require.Nil(t, c.FinishReasons())
+	require.False(t, c.HasFinishReasons())
+	requireAppendedFinishReasons(t, &c)
 	require.False(t, c.Error())
 	require.False(t, c.Truncated())
 	_, ok := c.Input()

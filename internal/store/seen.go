@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"iter"
+	"math/bits"
 
 	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -11,6 +12,16 @@ import (
 type seenKey struct {
 	trace pcommon.TraceID
 	id    uint64
+}
+
+// slot is what the set keeps k under: the id's hash mixed with the trace
+// id. The id's hash is as good as random, so two keys share a slot with a
+// chance of 2^-64, as two ids of one trace share a hash; keyed by eight
+// bytes rather than 24, the set's slots are half as large and its lookups
+// take the map's fast path for integers (BenchmarkFeedbackJoin spends most
+// of the dedupe window's time in two lookups on cold memory).
+func (k seenKey) slot() uint64 {
+	return k.id ^ binary.LittleEndian.Uint64(k.trace[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(k.trace[8:]), 32)
 }
 
 type seenItem struct {
@@ -26,8 +37,8 @@ type seenItem struct {
 type Seen struct {
 	ttl   int64
 	max   int
-	set   map[seenKey]int64 // the time of the key's live slot in queue
-	queue []seenItem        // insertion order, which is also expiry order
+	set   map[uint64]int64 // by seenKey.slot, the time of the key's live slot in queue
+	queue []seenItem       // insertion order, which is also expiry order
 	first int
 	// OnEvict is told how many ids the bound pushed out before their TTL.
 	OnEvict func(n int)
@@ -37,7 +48,7 @@ type Seen struct {
 
 // NewSeen returns an empty set. ttl is in nanoseconds.
 func NewSeen(ttl int64, maxIDs int) *Seen {
-	return &Seen{ttl: ttl, max: maxIDs, set: make(map[seenKey]int64), OnEvict: func(int) {}}
+	return &Seen{ttl: ttl, max: maxIDs, set: make(map[uint64]int64), OnEvict: func(int) {}}
 }
 
 // Len is the number of ids remembered.
@@ -55,12 +66,13 @@ func (s *Seen) Accept(trace pcommon.TraceID, id string, now int64) bool {
 
 // At reports when id was accepted for trace, if it is remembered.
 func (s *Seen) At(trace pcommon.TraceID, id string) (int64, bool) {
-	at, ok := s.set[key(trace, id)]
+	at, ok := s.set[key(trace, id).slot()]
 	return at, ok
 }
 
 func (s *Seen) accept(k seenKey, now int64) bool {
-	if _, dup := s.set[k]; dup {
+	slot := k.slot()
+	if _, dup := s.set[slot]; dup {
 		return false
 	}
 	evicted := 0
@@ -72,7 +84,7 @@ func (s *Seen) accept(k seenKey, now int64) bool {
 	if evicted > 0 {
 		s.OnEvict(evicted)
 	}
-	s.set[k] = now
+	s.set[slot] = now
 	s.queue = append(s.queue, seenItem{key: k, at: now})
 	// Slots left by Forget stay queued until they expire; a client retrying
 	// refused batches in a loop would make the queue grow with its retries.
@@ -92,7 +104,7 @@ func (s *Seen) Expire(now int64) {
 
 // live reports whether the queue slot it is the one its key is remembered by.
 func (s *Seen) live(it seenItem) bool {
-	at, ok := s.set[it.key]
+	at, ok := s.set[it.key.slot()]
 	return ok && at == it.at
 }
 
@@ -103,7 +115,7 @@ func (s *Seen) pop() bool {
 	it := s.queue[s.first]
 	live := s.live(it)
 	if live {
-		delete(s.set, it.key)
+		delete(s.set, it.key.slot())
 		if s.onDrop != nil {
 			s.onDrop(it.key)
 		}
@@ -139,7 +151,7 @@ func (s *Seen) compact() {
 // queue slot stays until it expires or the queue is compacted; pop then
 // finds the key absent, or re-accepted at another time, and leaves it alone.
 func (s *Seen) Forget(trace pcommon.TraceID, id string) {
-	delete(s.set, key(trace, id))
+	delete(s.set, key(trace, id).slot())
 }
 
 // seenVersion heads a Seen snapshot.
@@ -156,7 +168,7 @@ func (s *Seen) MarshalSnapshot(leaveOut iter.Seq[SeenID]) []byte {
 	if leaveOut != nil {
 		for l := range leaveOut {
 			if k := key(l.Trace, l.ID); !leave[k] {
-				if _, live := s.set[k]; live {
+				if _, live := s.set[k.slot()]; live {
 					n--
 				}
 				leave[k] = true

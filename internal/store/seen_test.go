@@ -1,11 +1,15 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // seenOp is one step of a Seen scenario: Accept (want is its result), Forget,
@@ -31,9 +35,9 @@ func expire(now int64) seenOp { return seenOp{op: "expire", now: now} }
 func checkSeen(t *testing.T, s *Seen) {
 	t.Helper()
 	require.LessOrEqual(t, s.Len(), s.max, "bound exceeded")
-	queued := map[seenKey]bool{}
+	queued := map[uint64]bool{}
 	for _, it := range s.queue[s.first:] {
-		queued[it.key] = true
+		queued[it.key.slot()] = true
 	}
 	for k := range s.set {
 		require.True(t, queued[k], "remembered id not in the expiry queue")
@@ -308,4 +312,30 @@ func TestSeenSnapshotSkipsTheFuture(t *testing.T) {
 	back.Accept(tid(2), "later", 550)
 	back.Expire(650)
 	require.Zero(t, back.Len(), "expiry is not held up")
+}
+
+// BenchmarkSeenAcceptFull: a new id into a full dedupe window of the
+// default bound, which lets its oldest id go, as a busy collector does
+// once the window has filled.
+func BenchmarkSeenAcceptFull(b *testing.B) {
+	const bound = 100_000
+	s := NewSeen(int64(time.Hour), bound)
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-1c2d-4e5f-8a9b-%012x", r.Uint32(), i)
+	}
+	var trace pcommon.TraceID
+	next := func(i int) {
+		binary.LittleEndian.PutUint64(trace[:], r.Uint64())
+		binary.LittleEndian.PutUint64(trace[8:], uint64(i))
+		s.Accept(trace, ids[i%len(ids)], int64(i))
+	}
+	for i := range bound {
+		next(i)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		next(bound + i)
+	}
 }
