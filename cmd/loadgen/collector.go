@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -117,11 +118,27 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// portTries is how many times startCollector picks ports afresh for a
+// collector that could not bind one.
+const portTries = 3
+
 // startCollector writes the config of mode m into dir and starts bin under
 // the options' memory budget, GOGC and GOMAXPROCS, pinned to their CPUs when
 // given, with the Go runtime's GC trace on its stderr; and waits until it is
-// ready.
+// ready. A port found free is free only until something else binds it (this
+// process's own connections take ports from the same range), so a collector
+// that exits because one of its ports is taken is started again on new ones.
 func startCollector(bin, dir string, m mode, o options) (*collector, error) {
+	for try := 1; ; try++ {
+		c, err := startCollectorOnce(bin, dir, m, o)
+		if err == nil || try == portTries || !strings.Contains(err.Error(), "address already in use") {
+			return c, err
+		}
+		log.Printf("%-13s collector could not bind a port; starting it again on others (try %d of %d)", m, try+1, portTries)
+	}
+}
+
+func startCollectorOnce(bin, dir string, m mode, o options) (*collector, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -174,6 +191,7 @@ func startCollector(bin, dir string, m mode, o options) (*collector, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.done:
+			defer c.out.Close()
 			return nil, fmt.Errorf("collector exited during start:\n%s", c.output())
 		default:
 		}
