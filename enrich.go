@@ -120,11 +120,12 @@ func (e *enricher) base(lr plog.LogRecord, f *feedback.Feedback, correlation str
 func (e *enricher) normalize(lr plog.LogRecord, valid bool, room int) (blank bool) {
 	attrs := lr.Attributes()
 	md, ok := attrs.Get(feedback.AttrMetadata)
-	if ok && md.Type() == pcommon.ValueTypeMap {
+	ok = ok && md.Type() == pcommon.ValueTypeMap
+	if ok {
 		room += md.Map().Len()
 	}
 	attrs.EnsureCapacity(attrs.Len() + room)
-	if ok && md.Type() == pcommon.ValueTypeMap {
+	if ok {
 		flat := pcommon.NewMap()
 		md.Map().MoveTo(flat)
 		attrs.Remove(feedback.AttrMetadata)

@@ -81,20 +81,11 @@ func (c *Summary) ResponseModel() string { return c.label().responseModel }
 // ServiceName is the service.name of the resource the span came from.
 func (c *Summary) ServiceName() string { return c.label().serviceName }
 
-// FinishReasons lists gen_ai.response.finish_reasons, nil when none were recorded.
-func (c *Summary) FinishReasons() []string {
-	s := c.label().finishReasons
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, finishSep)
-}
-
 // HasFinishReasons reports whether the completion has a finish reason.
 func (c *Summary) HasFinishReasons() bool { return c.label().finishReasons != "" }
 
 // AppendFinishReasons appends the completion's finish reasons to sl, in
-// order, without the slice FinishReasons builds.
+// order.
 func (c *Summary) AppendFinishReasons(sl pcommon.Slice) {
 	s := c.label().finishReasons
 	if s == "" {
